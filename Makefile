@@ -1,0 +1,37 @@
+# Quick start: `make serve` to read the site locally, `make test` before you push.
+# Every target creates .venv from the pinned requirements first if it is missing or stale.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help serve site validate test lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
+	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+
+site: $(STAMP) ## Build the static site (Chinese at site/, English at site/en/)
+	$(PY) -m mkdocs build --strict
+
+validate: $(STAMP) ## Check data/*.yaml against the schema
+	$(PY) -m runbooks validate
+
+lint: $(STAMP) ## Run ruff on the code
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: $(STAMP) lint ## Run the linter and the whole test suite (builds the site once)
+	$(PY) -m pytest
+
+clean: ## Remove the built site and caches (keeps .venv)
+	rm -rf site .pytest_cache .ruff_cache

@@ -1,0 +1,7 @@
+"""Entry point of `python -m runbooks`."""
+
+import sys
+
+from runbooks.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""Read the YAML data, validate it against the schema, and report every problem as file:line: path."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from runbooks.schema import Path, ProvidersFile, TeamFile, cross_rules
+
+FILES = {"providers": "providers.yaml", "team": "team.yaml"}
+"""The data files, by the key the schema uses for them, relative to the data directory."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the data, located precisely enough for a YAML author to fix it."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class DataError(Exception):
+    """The data cannot be used; `problems` says every reason, `unreadable` whether a file could not be parsed."""
+
+    def __init__(self, problems: list[Problem], *, unreadable: bool = False) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+        self.unreadable = unreadable
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything the site is rendered from, validated."""
+
+    providers: ProvidersFile
+    team: TeamFile
+
+
+def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None) -> Dataset:
+    """Load and validate every data file in `data_dir`; raise DataError listing all problems found."""
+    data_dir = FsPath(data_dir)
+    root = FsPath(display_root) if display_root is not None else data_dir.parent
+    trees: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for key, filename in FILES.items():
+        names[key] = _display(data_dir / filename, root)
+        trees[key] = read_yaml(data_dir / filename, names[key])
+
+    problems: list[Problem] = []
+    models: dict[str, Any] = {}
+    for key, schema in (("providers", ProvidersFile), ("team", TeamFile)):
+        try:
+            models[key] = schema.model_validate(_plain(trees[key]))
+        except ValidationError as exc:
+            problems += [_problem(names[key], trees[key], err, schema) for err in exc.errors()]
+    if not problems:
+        for key, path, message in cross_rules(models["providers"], models["team"]):
+            problems.append(Problem(names[key], line_of(trees[key], path), dotted(path), message))
+    if problems:
+        raise DataError(problems)
+    return Dataset(providers=models["providers"], team=models["team"])
+
+
+def read_yaml(file: FsPath, name: str | None = None) -> Any:
+    """Parse one YAML file keeping line numbers; raise DataError(unreadable=True) if that fails."""
+    name = name or str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError([Problem(name, 0, "", "file not found")], unreadable=True) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([Problem(name, 0, "", f"cannot be read: {exc}")], unreadable=True) from None
+    try:
+        tree = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, None)
+        reason = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+        raise DataError([Problem(name, line, "", f"YAML syntax error: {reason}", column)], unreadable=True) from None
+    except YAMLError as exc:
+        raise DataError([Problem(name, 0, "", f"YAML syntax error: {exc}")], unreadable=True) from None
+    if not isinstance(tree, CommentedMap):
+        raise DataError([Problem(name, 1, "", "the file must hold a mapping at its top level")])
+    return tree
+
+
+def dotted(path: Path) -> str:
+    """Render a data path the way a YAML author reads it: providers.openai.models[1].name."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def line_of(tree: Any, path: Path) -> int:
+    """The 1-based line of the deepest node of `path` that exists in the parsed YAML tree."""
+    node, line = tree, 1
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Problem:
+    loc: Path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "["))))
+    kind = err["type"]
+    if kind == "missing":
+        message = "field required"
+    elif kind == "extra_forbidden":
+        message = f"unknown key '{loc[-1]}'"
+    elif kind == "string_pattern_mismatch":
+        message = f"'{err['input']}' does not match the expected form {err['ctx']['pattern']}"
+    elif kind == "value_error":
+        message = str(err["ctx"]["error"])
+    else:
+        message = err["msg"][0].lower() + err["msg"][1:]
+    if kind == "extra_forbidden":
+        parent = _allowed_keys(schema, loc[:-1])
+        if parent:
+            message += f" (allowed here: {', '.join(parent)})"
+    return Problem(file, line_of(tree, loc), dotted(loc), message)
+
+
+def _allowed_keys(schema: type[BaseModel], path: Path) -> list[str]:
+    """The keys the schema allows at `path`, to suggest the right spelling of an unknown key."""
+    node: Any = schema
+    for part in path:
+        node = _unwrap(node)
+        if _is_model(node) and isinstance(part, str) and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        elif typing.get_args(node):
+            node = typing.get_args(node)[-1]
+        else:
+            return []
+    node = _unwrap(node)
+    return list(node.model_fields) if _is_model(node) else []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and `| None` from a field annotation."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _is_model(node: Any) -> bool:
+    return isinstance(node, type) and issubclass(node, BaseModel)
+
+
+def _plain(node: Any) -> Any:
+    """Turn ruamel's round-trip containers into plain dicts, lists and str for strict validation."""
+    if isinstance(node, dict):
+        return {str(k) if isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _display(file: FsPath, root: FsPath) -> str:
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(file)

@@ -1,0 +1,271 @@
+"""Pure rendering: validated data in, one Markdown string per page and language out (no MkDocs here)."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import RootModel
+
+from runbooks.loader import DataError, Dataset, read_yaml
+from runbooks.schema import LANGUAGES, ErrorCode, Faq, Provider, TeamFile, Text
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+"""Where the page templates and their labels live."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the site: where it goes, which template renders it, and what it is about."""
+
+    path: str
+    kind: str
+    title: Text
+    section: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The page's URL relative to its language's root, as MkDocs writes it with directory URLs."""
+        stem = self.path.removesuffix(".md")
+        if stem == "index":
+            return ""
+        return stem.removesuffix("/index") + "/"
+
+
+class Labels(RootModel[dict[str, Text]]):
+    """The fixed words of the templates (headings, column names), in every language."""
+
+
+def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
+    """Every page of the site, in navigation order."""
+    words = (labels or load_labels()).root
+    out = [Page("index.md", "home", words["page_home"])]
+    for pid, provider in dataset.providers.providers.items():
+        out.append(Page(f"providers/{pid}.md", "provider", provider.name, "providers", {"pid": pid}))
+    for kind, section in (
+        ("after-recharge", "operations"),
+        ("roles", "operations"),
+        ("config-map", "operations"),
+        ("faq", "troubleshooting"),
+        ("errors", "troubleshooting"),
+        ("cost-control", None),
+    ):
+        out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
+    return out
+
+
+def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[str, Any]]:
+    """The site navigation for one language, in the shape MkDocs' `nav` setting takes."""
+    words = (labels or load_labels()).root
+    entries: list[dict[str, Any]] = []
+    sections: dict[str, list[dict[str, str]]] = {}
+    for page in pages(dataset, labels):
+        item = {page.title(lang): page.path}
+        if page.section is None:
+            entries.append(item)
+        elif page.section not in sections:
+            sections[page.section] = [item]
+            entries.append({words[f"section_{page.section}"](lang): sections[page.section]})
+        else:
+            sections[page.section].append(item)
+    return entries
+
+
+def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None) -> str:
+    """The Markdown of `page` in `lang`, from the template named after the page's kind."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language '{lang}'; the site is written in {', '.join(LANGUAGES)}")
+    words = labels or load_labels()
+    template = _environment(str(TEMPLATES)).get_template(f"{page.kind}.md.j2")
+    return template.render(
+        lang=lang,
+        page=page,
+        providers=dataset.providers.providers,
+        team=dataset.team,
+        tiers={tier.id: tier for tier in dataset.team.cost_control.tiers},
+        faqs=all_faqs(dataset),
+        label=lambda key, **values: _label(words, key, lang, **values),
+        link=lambda target, anchor="": _link(page.path, target, anchor),
+        loc=lambda text: md(text(lang)),
+        **page.context,
+    )
+
+
+def load_labels(path: Path | None = None) -> Labels:
+    """Read and validate templates/labels.yaml."""
+    path = path or TEMPLATES / "labels.yaml"
+    return _load_labels(str(path))
+
+
+@functools.cache
+def _load_labels(path: str) -> Labels:
+    from pydantic import ValidationError
+
+    from runbooks.loader import Problem, dotted, line_of
+
+    tree = read_yaml(Path(path), path)
+    try:
+        return Labels.model_validate({str(k): dict(v) if isinstance(v, dict) else v for k, v in tree.items()})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            problems.append(Problem(path, line_of(tree, loc), dotted(loc), err["msg"].lower()))
+        raise DataError(problems) from None
+
+
+# --- Facts the templates and the tests share ----------------------------------------------------
+
+
+def all_faqs(dataset: Dataset) -> dict[str, Faq]:
+    """Every FAQ entry of the data set by id: the team's general ones first, then each provider's."""
+    out = {faq.id: faq for faq in dataset.team.faqs}
+    for provider in dataset.providers.providers.values():
+        out.update((faq.id, faq) for faq in provider.faqs)
+    return out
+
+
+def smoke_test_command(team: TeamFile, model: str | None = None) -> str:
+    """The curl command that asks the proxy for one completion, exactly as the runbook shows it."""
+    server = team.server
+    body = json.dumps(
+        {"model": model or server.smoke_test_model, "messages": [{"role": "user", "content": "ping"}]},
+        ensure_ascii=False,
+    )
+    return (
+        f"curl -sS {server.proxy_url}/v1/chat/completions \\\n"
+        f'  -H "Authorization: Bearer ${server.master_key_env}" \\\n'
+        f'  -H "Content-Type: application/json" \\\n'
+        f"  -d '{body}'"
+    )
+
+
+def ops_command(team: TeamFile, kind: str) -> str:
+    """The shell command of one after-recharge step."""
+    server = team.server
+    commands = {
+        "edit_keys": f"nano {server.keys_file}",
+        "reload": f"bash {server.reload_script}",
+        "smoke_test": smoke_test_command(team),
+    }
+    return commands[kind]
+
+
+def litellm_model(provider: Provider, upstream: str) -> str:
+    """The `litellm_params.model` value that routes to `upstream` at this provider."""
+    return f"{provider.litellm_prefix}/{upstream}"
+
+
+def error_anchor(code: str) -> str:
+    """A stable ASCII anchor for an error code: `insufficient_quota` → `error-insufficient-quota`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", code.lower()).strip("-")
+    return f"error-{slug}" if slug else "error-" + code.encode().hex()[:12]
+
+
+def error_catalog(providers: dict[str, Provider]) -> list[tuple[str, list[tuple[str, ErrorCode]]]]:
+    """Every error code across providers, each with the providers that return it, by status then code."""
+    by_code: dict[str, list[tuple[str, ErrorCode]]] = {}
+    for pid, provider in providers.items():
+        for err in provider.errors:
+            by_code.setdefault(err.code, []).append((pid, err))
+
+    def order(item: tuple[str, list[tuple[str, ErrorCode]]]) -> tuple[int, str]:
+        statuses = [e.status for _, e in item[1] if e.status is not None]
+        return (min(statuses) if statuses else 999, item[0].lower())
+
+    return sorted(by_code.items(), key=order)
+
+
+def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, str]]]:
+    """Model names per tier id, each with the id of its provider."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for pid, provider in providers.items():
+        for model in provider.models:
+            out.setdefault(model.tier, []).append((pid, model.name))
+    return out
+
+
+# --- Escaping -----------------------------------------------------------------------------------
+
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|])")
+_MD_LINE_START = re.compile(r"^(?:(#|[-+](?=\s))|(\d+)\.(?=\s))")
+
+
+def md(text: str) -> str:
+    """Make data text safe to drop into Markdown: HTML and Markdown syntax show as typed.
+
+    Backtick code spans are kept (Markdown escapes their content itself); everything else is
+    HTML-escaped and has the punctuation that starts Markdown syntax backslash-escaped, so
+    `<script>`, `[x](javascript:…)` or `{: onclick=… }` in the data render as text.
+    """
+    parts = _CODE_SPAN.split(" ".join(text.split()))
+    return "".join(p if _CODE_SPAN.fullmatch(p) else _escape_plain(p) for p in parts)
+
+
+def code(value: str) -> str:
+    """An identifier from the data as an inline code span."""
+    fence = "``" if "`" in value else "`"
+    return f"{fence}{value}{fence}"
+
+
+def _escape_plain(text: str) -> str:
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    # What would open a heading or a list when the text starts a line.
+    return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\.", escaped)
+
+
+# --- Internals ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _environment(templates: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(md=md, code=code)
+    env.globals.update(
+        smoke_test_command=smoke_test_command,
+        ops_command=ops_command,
+        litellm_model=litellm_model,
+        error_anchor=error_anchor,
+        error_catalog=error_catalog,
+        models_by_tier=models_by_tier,
+        url_kinds=("console", "billing", "api_keys", "usage"),
+    )
+    return env
+
+
+def _label(labels: Labels, key: str, lang: str, **values: str) -> str:
+    """A label in `lang`, with its `{name}` placeholders filled from `values`."""
+    try:
+        text = labels.root[key](lang)
+    except KeyError:
+        raise KeyError(f"templates/labels.yaml has no label '{key}'") from None
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def _link(source: str, target: str, anchor: str = "") -> str:
+    relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
+    return relative + (f"#{anchor}" if anchor else "")
+
+
+def languages_other_than(lang: str) -> Iterable[str]:
+    """The site's languages except `lang`, in their configured order."""
+    return (other for other in LANGUAGES if other != lang)

@@ -1,0 +1,332 @@
+"""The shape of the runbook data: strict pydantic models and the cross-field rules between them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+"""Every language the site is written in; the first is the default, served at the site root."""
+
+Path = tuple[str | int, ...]
+"""A location inside the data, as pydantic reports it: ("providers", "openai", "models", 1)."""
+
+
+class Strict(BaseModel):
+    """Base of every model: unknown keys are errors, values are not coerced between types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+Domain = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>()\\`]")
+
+
+def _https(url: str) -> str:
+    if not url.startswith("https://"):
+        raise ValueError("must be an https:// URL (people follow these links to pay)")
+    if _URL_FORBIDDEN.search(url) or len(url) <= len("https://"):
+        raise ValueError("must be a plain URL without spaces, quotes, brackets or backslashes")
+    return url
+
+
+def _local_http(url: str) -> str:
+    if not re.fullmatch(r"https?://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}", url):
+        raise ValueError("must look like http://127.0.0.1:4001 (scheme, loopback host and port, no path)")
+    return url
+
+
+def _not_future(day: dt.date) -> dt.date:
+    if day > dt.date.today():
+        raise ValueError(f"{day.isoformat()} is in the future; use the day the facts were checked")
+    return day
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https)]
+LoopbackUrl = Annotated[str, AfterValidator(_local_http)]
+VerifiedOn = Annotated[dt.date, AfterValidator(_not_future)]
+
+
+def _absolute_posix(path: str) -> str:
+    if not path.startswith("/") or re.search(r"\s", path):
+        raise ValueError("must be an absolute path on the server, without spaces")
+    return path
+
+
+ServerPath = Annotated[str, AfterValidator(_absolute_posix)]
+
+
+class Text(Strict):
+    """A human-readable string, written in every language of the site."""
+
+    zh: NonEmpty
+    en: NonEmpty
+
+    def __call__(self, lang: str) -> str:
+        return getattr(self, lang)
+
+
+# --- Providers (data/providers.yaml) ------------------------------------------------------------
+
+
+class ProviderUrls(Strict):
+    """The provider's pages a team member opens; every host must be one of the provider's domains."""
+
+    console: HttpsUrl
+    billing: HttpsUrl
+    api_keys: HttpsUrl
+    usage: HttpsUrl
+
+
+UrlKind = Literal["console", "billing", "api_keys", "usage"]
+
+
+class Model(Strict):
+    """A model the proxy serves: the public name clients send, the upstream id after the prefix."""
+
+    name: ModelId
+    upstream: ModelId
+    tier: Slug
+    notes: Text | None = None
+
+
+class RechargeStep(Strict):
+    """One step of paying the provider; `link` names one of the provider's URLs to open."""
+
+    text: Text
+    link: UrlKind | None = None
+
+
+class Faq(Strict):
+    """A question people ask, answered directly first, then with its basis and next steps."""
+
+    id: Slug
+    question: Text
+    answer: Text
+    details: Text | None = None
+    next_steps: list[Text] = Field(default_factory=list)
+    related: list[Slug] = Field(default_factory=list)
+
+
+class ErrorCode(Strict):
+    """An error the provider returns, with what causes it, what to check and how to fix it."""
+
+    code: Annotated[
+        str,
+        BeforeValidator(lambda v: str(v) if type(v) is int else v),
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    ]
+    status: int | None = Field(default=None, ge=100, le=599)
+    cause: Text
+    check: Text
+    fix: Text
+
+
+class Provider(Strict):
+    """An AI API provider the team pays for; its id is its key under `providers:`."""
+
+    name: Text
+    summary: Text
+    litellm_prefix: Slug
+    env_var: EnvVar
+    domains: list[Domain] = Field(min_length=1)
+    api_hosts: list[Domain] = Field(min_length=1)
+    urls: ProviderUrls
+    models: list[Model] = Field(min_length=1)
+    recharge_steps: list[RechargeStep] = Field(min_length=1)
+    payment_notes: list[Text] = Field(default_factory=list)
+    faqs: list[Faq] = Field(default_factory=list)
+    errors: list[ErrorCode] = Field(default_factory=list)
+    verified_on: VerifiedOn
+
+
+class ProvidersFile(Strict):
+    """The whole of data/providers.yaml."""
+
+    providers: dict[Slug, Provider] = Field(min_length=1)
+
+
+# --- The team (data/team.yaml) ------------------------------------------------------------------
+
+
+class Account(Strict):
+    """The shared login the team uses on every provider console."""
+
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    scope: Text
+    two_factor: Text
+
+
+class Server(Strict):
+    """Where the proxy runs and the files and scripts an operator touches."""
+
+    keys_file: ServerPath
+    config_file: ServerPath
+    reload_script: ServerPath
+    proxy_url: LoopbackUrl
+    master_key_env: EnvVar
+    smoke_test_model: ModelId
+    chat_ui: NonEmpty
+
+
+class OpsStep(Strict):
+    """One step of the after-recharge procedure; `command` is shown as a copyable block."""
+
+    id: Slug
+    title: Text
+    body: Text
+    command: Literal["edit_keys", "reload", "smoke_test"] | None = None
+
+
+class Role(Strict):
+    """A role on the team and what it may and may not do."""
+
+    id: Slug
+    name: Text
+    holds: Text
+    may: list[Text] = Field(min_length=1)
+    may_not: list[Text] = Field(default_factory=list)
+
+
+class Tier(Strict):
+    """A cost tier models are sorted into, cheapest first."""
+
+    id: Slug
+    name: Text
+    use_for: Text
+
+
+class Control(Strict):
+    """A cost control: what it is for, an example, and the risk of going without it."""
+
+    id: Slug
+    name: Text
+    purpose: Text
+    example: Text
+    risk: Text
+
+
+class CostControl(Strict):
+    """Guidance on keeping the bill under control."""
+
+    intro: Text
+    tiers: list[Tier] = Field(min_length=1)
+    controls: list[Control] = Field(min_length=1)
+    rollout: list[Text] = Field(min_length=1)
+    evidence: list[Text] = Field(min_length=1)
+    mistakes: list[Text] = Field(min_length=1)
+
+
+class TeamFile(Strict):
+    """The whole of data/team.yaml: facts about the team rather than about one provider."""
+
+    team: Text
+    account: Account
+    server: Server
+    never_share: list[Text] = Field(min_length=1)
+    after_recharge: list[OpsStep] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1)
+    faqs: list[Faq] = Field(min_length=1)
+    cost_control: CostControl
+    verified_on: VerifiedOn
+
+
+# --- Rules that span records or files ------------------------------------------------------------
+
+Rule = tuple[str, Path, str]
+"""A broken cross-field rule: (file key, path inside that file, message)."""
+
+
+def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
+    """Yield every rule the two files break together; an empty result means the data is coherent."""
+    yield from _unique_ids(team)
+    tier_ids = [t.id for t in team.cost_control.tiers]
+    model_owner: dict[str, str] = {}
+    faq_owner: dict[str, Path] = {}
+    for n, faq in enumerate(team.faqs):
+        faq_owner.setdefault(faq.id, ("faqs", n))
+    prefixes: dict[str, str] = {}
+    env_vars: dict[str, str] = {}
+    for pid, p in providers.providers.items():
+        base: Path = ("providers", pid)
+        if p.litellm_prefix in prefixes:
+            yield "providers", (*base, "litellm_prefix"), (
+                f"'{p.litellm_prefix}' is already the prefix of provider '{prefixes[p.litellm_prefix]}'"
+            )
+        prefixes.setdefault(p.litellm_prefix, pid)
+        if p.env_var in env_vars:
+            yield "providers", (*base, "env_var"), f"'{p.env_var}' is already used by provider '{env_vars[p.env_var]}'"
+        env_vars.setdefault(p.env_var, pid)
+        for kind in ProviderUrls.model_fields:
+            url = getattr(p.urls, kind)
+            host = _host(url)
+            if not any(host == d or host.endswith("." + d) for d in p.domains):
+                yield "providers", (*base, "urls", kind), (
+                    f"host '{host}' is not one of this provider's domains ({', '.join(p.domains)})"
+                )
+        for n, model in enumerate(p.models):
+            if model.name in model_owner:
+                yield "providers", (*base, "models", n, "name"), (
+                    f"model '{model.name}' is already documented under provider '{model_owner[model.name]}'"
+                )
+            model_owner.setdefault(model.name, pid)
+            if model.tier not in tier_ids:
+                yield "providers", (*base, "models", n, "tier"), (
+                    f"unknown tier '{model.tier}'; data/team.yaml defines: {', '.join(tier_ids)}"
+                )
+        for n, faq in enumerate(p.faqs):
+            if faq.id in faq_owner:
+                yield "providers", (*base, "faqs", n, "id"), f"FAQ id '{faq.id}' is used twice"
+            faq_owner.setdefault(faq.id, (*base, "faqs", n))
+        seen_codes: set[str] = set()
+        for n, err in enumerate(p.errors):
+            if err.code in seen_codes:
+                yield "providers", (*base, "errors", n, "code"), f"error code '{err.code}' is listed twice"
+            seen_codes.add(err.code)
+    for pid, p in providers.providers.items():
+        for n, faq in enumerate(p.faqs):
+            yield from _related("providers", ("providers", pid, "faqs", n), faq, faq_owner)
+    for n, faq in enumerate(team.faqs):
+        yield from _related("team", ("faqs", n), faq, faq_owner)
+    if team.server.smoke_test_model not in model_owner:
+        yield "team", ("server", "smoke_test_model"), (
+            f"'{team.server.smoke_test_model}' is not a documented model; pick one from data/providers.yaml"
+        )
+
+
+def _unique_ids(team: TeamFile) -> Iterator[Rule]:
+    for field in ("after_recharge", "roles"):
+        seen: set[str] = set()
+        for n, item in enumerate(getattr(team, field)):
+            if item.id in seen:
+                yield "team", (field, n, "id"), f"id '{item.id}' is used twice in {field}"
+            seen.add(item.id)
+    for field in ("tiers", "controls"):
+        seen = set()
+        for n, item in enumerate(getattr(team.cost_control, field)):
+            if item.id in seen:
+                yield "team", ("cost_control", field, n, "id"), f"id '{item.id}' is used twice in {field}"
+            seen.add(item.id)
+
+
+def _related(file: str, path: Path, faq: Faq, known: dict[str, Path]) -> Iterator[Rule]:
+    for n, target in enumerate(faq.related):
+        if target not in known:
+            yield file, (*path, "related", n), f"'{target}' names no FAQ"
+        elif target == faq.id:
+            yield file, (*path, "related", n), "an FAQ cannot be related to itself"
+
+
+def _host(url: str) -> str:
+    return url.removeprefix("https://").split("/", 1)[0].split(":", 1)[0].lower()

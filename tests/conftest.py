@@ -1,0 +1,157 @@
+"""Shared fixtures: a factory of small valid data sets, the real data, and the real site built once."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from runbooks.loader import Dataset, load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _text(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+def _faq(fid: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
+    return {"id": fid, "question": _text(zh + "？", en + "?"), "answer": _text(f"{zh}的答案。", f"The answer to {en}."), **extra}
+
+
+def _provider(pid: str, domain: str, models: list[tuple[str, str, str]]) -> dict[str, Any]:
+    return {
+        "name": _text(f"{pid} 公司", pid.title()),
+        "summary": _text(f"团队用 {pid} 跑测试。", f"The team runs tests on {pid}."),
+        "litellm_prefix": pid,
+        "env_var": f"{pid.upper()}_API_KEY",
+        "domains": [domain],
+        "api_hosts": [f"api.{domain}"],
+        "urls": {
+            "console": f"https://console.{domain}",
+            "billing": f"https://console.{domain}/billing",
+            "api_keys": f"https://console.{domain}/keys",
+            "usage": f"https://console.{domain}/usage",
+        },
+        "models": [{"name": n, "upstream": u, "tier": t} for n, u, t in models],
+        "recharge_steps": [
+            {"text": _text(f"登录 {pid} 控制台。", f"Sign in to the {pid} console."), "link": "console"},
+            {"text": _text("添加付款方式并充值。", "Add a payment method and top up."), "link": "billing"},
+        ],
+        "payment_notes": [_text("只支持信用卡。", "Only credit cards are accepted.")],
+        "faqs": [_faq(f"{pid}-new-key", f"{pid} 怎么换密钥", f"How do I rotate a {pid} key")],
+        "errors": [
+            {
+                "code": 402,
+                "status": 402,
+                "cause": _text("余额用完。", "The balance ran out."),
+                "check": _text("查看余额。", "Look at the balance."),
+                "fix": _text("充值。", "Top up."),
+            }
+        ],
+        "verified_on": dt.date(2026, 1, 15),
+    }
+
+
+def valid_data() -> dict[str, dict[str, Any]]:
+    """A small data set that passes every rule: two fake providers and a team."""
+    providers = {
+        "providers": {
+            "acme": _provider("acme", "acme.example", [("acme-small", "small-1", "economy"), ("acme-large", "large-2", "premium")]),
+            "globex": _provider("globex", "globex.example", [("globex-chat", "chat", "economy")]),
+        }
+    }
+    team = {
+        "team": _text("测试组", "Test team"),
+        "account": {"email": "ops@team.example", "scope": _text("所有控制台", "Every console"), "two_factor": _text("验证码发到邮箱。", "Codes go to the mailbox.")},
+        "server": {
+            "keys_file": "/srv/proxy/api_keys.env",
+            "config_file": "/srv/proxy/config.yaml",
+            "reload_script": "/srv/proxy/reload.sh",
+            "proxy_url": "http://127.0.0.1:4001",
+            "master_key_env": "LITELLM_MASTER_KEY",
+            "smoke_test_model": "acme-small",
+            "chat_ui": "Open WebUI",
+        },
+        "never_share": [_text("完整的 API 密钥", "a full API key")],
+        "after_recharge": [
+            {"id": "edit-keys", "title": _text("更新密钥", "Update the keys"), "body": _text("编辑密钥文件。", "Edit the keys file."), "command": "edit_keys"},
+            {"id": "smoke-test", "title": _text("冒烟测试", "Smoke test"), "body": _text("发一个请求。", "Send one request."), "command": "smoke_test"},
+        ],
+        "roles": [{"id": "lead", "name": _text("负责人", "Lead"), "holds": _text("统一账号", "The shared account"), "may": [_text("付款", "Pay")]}],
+        "faqs": [_faq("insufficient-quota", "额度不足是什么意思", "What does insufficient quota mean", related=["acme-new-key"])],
+        "cost_control": {
+            "intro": _text("控制成本。", "Keep costs down."),
+            "tiers": [
+                {"id": "economy", "name": _text("经济", "Economy"), "use_for": _text("日常对话", "Everyday chat")},
+                {"id": "premium", "name": _text("旗舰", "Premium"), "use_for": _text("难题", "Hard problems")},
+            ],
+            "controls": [{"id": "groups", "name": _text("分组", "Groups"), "purpose": _text("归属消耗", "Attribute spend"), "example": _text("生产、测试", "production, staging"), "risk": _text("无法复盘", "No way to review")}],
+            "rollout": [_text("先拆分密钥。", "Split the keys first.")],
+            "evidence": [_text("密钥归属", "Key owner")],
+            "mistakes": [_text("共用一把密钥。", "Sharing one key.")],
+        },
+        "verified_on": dt.date(2026, 1, 15),
+    }
+    return {"providers": providers, "team": team}
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML, as a person would write it."""
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def write_data(root: Path, data: dict[str, Any]) -> Path:
+    """Write a data set as data/providers.yaml and data/team.yaml under `root`; return the data dir."""
+    data_dir = root / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for key, value in data.items():
+        (data_dir / f"{key}.yaml").write_text(dump_yaml(value), encoding="utf-8")
+    return data_dir
+
+
+@pytest.fixture
+def data_factory(tmp_path: Path) -> Callable[..., Path]:
+    """Write a copy of the valid data set, changed by `mutate`, and return its data directory."""
+
+    def make(mutate: Callable[[dict[str, Any]], None] | None = None) -> Path:
+        data = copy.deepcopy(valid_data())
+        if mutate:
+            mutate(data)
+        return write_data(tmp_path, data)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Dataset:
+    """The project's real data."""
+    return load(ROOT / "data")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real site, built once with `mkdocs build --strict` (Chinese at the root, English under en/)."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
+    return out

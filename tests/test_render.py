@@ -1,0 +1,193 @@
+"""Pure render functions, tested on small data sets without building a site."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+from typing import Any
+
+import markdown
+import pytest
+from bs4 import BeautifulSoup
+
+from runbooks.loader import load
+from runbooks.render import (
+    Page,
+    error_anchor,
+    error_catalog,
+    md,
+    nav,
+    pages,
+    render,
+    smoke_test_command,
+)
+from runbooks.schema import LANGUAGES
+
+from .conftest import valid_data, write_data
+
+EXTENSIONS = ["admonition", "attr_list", "tables", "toc", "pymdownx.superfences", "pymdownx.details"]
+
+
+def to_html(text: str) -> BeautifulSoup:
+    return BeautifulSoup(markdown.markdown(text, extensions=EXTENSIONS), "html.parser")
+
+
+def visible(text: str) -> str:
+    return " ".join(to_html(text).get_text(" ").split())
+
+
+@pytest.fixture
+def small(tmp_path):
+    return load(write_data(tmp_path, valid_data()))
+
+
+def _page(dataset, kind: str, **context: Any) -> Page:
+    return next(p for p in pages(dataset) if p.kind == kind and all(p.context.get(k) == v for k, v in context.items()))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_provider_page_has_every_fact(small, lang):
+    provider = small.providers.providers["acme"]
+    out = render(_page(small, "provider", pid="acme"), small, lang)
+    text = visible(out)
+    for url in provider.urls.model_dump().values():
+        assert url in out
+    assert "ACME_API_KEY" in text
+    for model in provider.models:
+        assert model.name in text and model.upstream in text
+    for step in provider.recharge_steps:
+        assert step.text(lang) in text
+    assert provider.verified_on.isoformat() in text
+
+
+def test_pages_are_in_their_own_language(small):
+    zh = visible(render(_page(small, "provider", pid="globex"), small, "zh"))
+    en = visible(render(_page(small, "provider", pid="globex"), small, "en"))
+    assert "添加付款方式并充值。" in zh and "添加付款方式并充值。" not in en
+    assert "Add a payment method and top up." in en and "Add a payment method and top up." not in zh
+
+
+def test_every_page_renders_in_every_language(small):
+    kinds = [p.kind for p in pages(small)]
+    assert kinds.count("provider") == 2
+    assert {"home", "after-recharge", "roles", "config-map", "faq", "errors", "cost-control"} <= set(kinds)
+    for page in pages(small):
+        for lang in LANGUAGES:
+            assert render(page, small, lang).startswith("# ")
+
+
+def test_unknown_language_is_refused(small):
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        render(pages(small)[0], small, "fr")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_nav_lists_every_page_once(small, lang):
+    def paths(entries):
+        for entry in entries:
+            for value in entry.values():
+                yield from paths(value) if isinstance(value, list) else [value]
+
+    listed = list(paths(nav(small, lang)))
+    assert sorted(listed) == sorted(p.path for p in pages(small))
+    titles = [next(iter(e)) for e in nav(small, lang)]
+    assert ("服务商" in titles) == (lang == "zh")
+    assert ("Providers" in titles) == (lang == "en")
+
+
+def test_links_between_pages_are_relative(small):
+    out = render(_page(small, "provider", pid="acme"), small, "en")
+    assert "](../after-recharge.md)" in out
+    assert "](../errors.md#error-402)" in out
+    home = render(_page(small, "home"), small, "en")
+    assert "](providers/acme.md)" in home
+
+
+def test_smoke_test_command_is_a_valid_shell_command(small):
+    command = smoke_test_command(small.team)
+    argv = shlex.split(command.replace("\\\n", " "))
+    assert argv[:3] == ["curl", "-sS", "http://127.0.0.1:4001/v1/chat/completions"]
+    assert "Authorization: Bearer $LITELLM_MASTER_KEY" in argv
+    body = json.loads(argv[argv.index("-d") + 1])
+    assert body["model"] == "acme-small"
+    assert json.loads(shlex.split(smoke_test_command(small.team, "globex-chat").replace("\\\n", " "))[-1])[
+        "model"
+    ] == "globex-chat"
+
+
+def test_after_recharge_page_shows_the_commands(small):
+    out = render(_page(small, "after-recharge"), small, "zh")
+    assert smoke_test_command(small.team) in out
+    assert "nano /srv/proxy/api_keys.env" in out
+    assert "!!! danger" in out
+
+
+def test_error_catalog_groups_codes_across_providers(small):
+    catalog = dict(error_catalog(small.providers.providers))
+    assert [pid for pid, _ in catalog["402"]] == ["acme", "globex"]
+
+
+def test_error_anchors_are_stable_and_ascii():
+    assert error_anchor("insufficient_quota") == "error-insufficient-quota"
+    assert error_anchor("invalid x-api-key") == "error-invalid-x-api-key"
+    assert error_anchor("余额不足").startswith("error-") and error_anchor("余额不足").isascii()
+    assert error_anchor("余额不足") != error_anchor("额度不足")
+
+
+@pytest.mark.parametrize(
+    ("text", "html_must_not_contain"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ('"><img src=x onerror=alert(1)>', "<img"),
+        ("[click](javascript:alert(1))", "<a"),
+        ("![x](https://evil.example/x.png)", "<img"),
+        ("text{: onclick=alert(1) }", "onclick=\""),
+        ("*bold* _it_ | pipe", "<em"),
+        ("# heading", "<h1"),
+        ("- not a list", "<li"),
+        ("1. not a list", "<ol"),
+    ],
+)
+def test_md_escapes_markup(text, html_must_not_contain):
+    html = str(to_html(md(text)))
+    assert html_must_not_contain not in html
+    assert visible(md(text)) == " ".join(text.split())
+
+
+def test_md_keeps_code_spans():
+    assert md("set `OPENAI_API_KEY` in `api_keys.env`") == "set `OPENAI_API_KEY` in `api_keys.env`"
+    assert "<code>&lt;b&gt;</code>" in str(to_html(md("`<b>`")))
+
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[pay here](javascript:alert(1))",
+    "{{ config }} {% raw %}",
+    "text{: onmouseover=alert(1) }",
+]
+
+
+def _poison(node: Any) -> Any:
+    """Append every hostile string to every bilingual text in the data."""
+    if isinstance(node, dict):
+        if set(node) == {"zh", "en"}:
+            return {lang: f"{value} {' '.join(HOSTILE)}" for lang, value in node.items()}
+        return {k: _poison(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_poison(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_hostile_text_in_every_field_renders_as_text(tmp_path, lang):
+    data = _poison(copy.deepcopy(valid_data()))
+    dataset = load(write_data(tmp_path, data))
+    for page in pages(dataset):
+        soup = to_html(render(page, dataset, lang))
+        assert not soup.find_all(["script", "img", "iframe"]), page.path
+        for tag in soup.find_all(True):
+            assert not any(a.startswith("on") for a in tag.attrs), (page.path, tag)
+            assert not str(tag.get("href", "")).startswith("javascript:"), (page.path, tag)
+        assert "{{ config }}" in soup.get_text(), page.path
