@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
@@ -46,11 +46,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object) -> dict:
     """Point the language switcher at this same page in every language."""
-    lang = _BUILDS[id(config)].lang
-    to_root = "" if lang == LANGUAGES[0] else "../"
+    # Absolute paths: MkDocs' `url` filter cannot express a relative link that leaves the build's root.
+    root = _site_root(config, _BUILDS[id(config)].lang)
     for alternate in config.extra.get("alternate", []):
         prefix = "" if alternate["lang"] == LANGUAGES[0] else f"{alternate['lang']}/"
-        alternate["link"] = to_root + prefix + page.url
+        alternate["link"] = root + prefix + page.url
     return context
 
 
@@ -59,9 +59,11 @@ def on_post_build(config: MkDocsConfig) -> None:
     if _BUILDS.pop(id(config)).lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
-        overrides = {"site_dir": str(Path(config.site_dir) / lang), "strict": config.strict}
-        if config.site_url:
-            overrides["site_url"] = urljoin(config.site_url, f"{lang}/")
+        overrides = {
+            "site_dir": str(Path(config.site_dir) / lang),
+            "site_url": urljoin(config.site_url or "/", f"{lang}/"),
+            "strict": config.strict,
+        }
         build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **overrides))
 
 
@@ -75,6 +77,12 @@ def _language(config: MkDocsConfig) -> str:
     if lang not in LANGUAGES:
         raise PluginError(f"theme.language is '{lang}'; the runbooks are written in {', '.join(LANGUAGES)}")
     return lang
+
+
+def _site_root(config: MkDocsConfig, lang: str) -> str:
+    """The URL path the default language is served at, seen from a build in `lang`."""
+    path = urlsplit(config.site_url or "/").path or "/"
+    return path if lang == LANGUAGES[0] else path.removesuffix(f"{lang}/")
 
 
 def _root(config: MkDocsConfig) -> Path:
