@@ -1,0 +1,1 @@
+"""Verified, bilingual runbooks for a team's AI API providers, rendered from one YAML source."""

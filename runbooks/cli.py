@@ -25,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m runbooks",
-        description="Verified runbooks for the team's AI API providers: validate the data and check it against reality.",
+        description="Verified runbooks for the team's AI API providers: "
+        "validate the data and check it against reality.",
         epilog="Exit codes: 0 clean, 1 findings, 2 input that could not be read.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -36,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         "and print each problem as file:line: path: message.",
         epilog="Exit codes: 0 the data is valid, 1 it breaks the schema, 2 a file is missing or is not valid YAML.",
     )
-    validate.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="data directory (default: data)")
+    validate.add_argument(
+        "--data", type=Path, default=Path("data"), metavar="DIR", help="data directory (default: data)"
+    )
     validate.set_defaults(run=_validate)
     return parser
 

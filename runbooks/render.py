@@ -196,6 +196,7 @@ def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, 
 
 # --- Escaping -----------------------------------------------------------------------------------
 
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|])")
 _MD_LINE_START = re.compile(r"^(?:(#|[-+](?=\s))|(\d+)\.(?=\s))")
@@ -210,6 +211,16 @@ def md(text: str) -> str:
     """
     parts = _CODE_SPAN.split(" ".join(text.split()))
     return "".join(p if _CODE_SPAN.fullmatch(p) else _escape_plain(p) for p in parts)
+
+
+def join_text(*parts: str) -> str:
+    """Join sentences the way each script expects: a space between Latin text, none next to CJK."""
+    out = ""
+    for part in filter(None, parts):
+        if out and not (_CJK.match(out[-1]) or _CJK.match(part[0])):
+            out += " "
+        out += part
+    return out
 
 
 def code(value: str) -> str:
@@ -245,6 +256,7 @@ def _environment(templates: str) -> jinja2.Environment:
         error_anchor=error_anchor,
         error_catalog=error_catalog,
         models_by_tier=models_by_tier,
+        join_text=join_text,
         url_kinds=("console", "billing", "api_keys", "usage"),
     )
     return env

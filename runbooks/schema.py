@@ -74,6 +74,7 @@ class Text(Strict):
     en: NonEmpty
 
     def __call__(self, lang: str) -> str:
+        """The text in `lang`."""
         return getattr(self, lang)
 
 
@@ -261,8 +262,10 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
     for pid, p in providers.providers.items():
         base: Path = ("providers", pid)
         if p.litellm_prefix in prefixes:
-            yield "providers", (*base, "litellm_prefix"), (
-                f"'{p.litellm_prefix}' is already the prefix of provider '{prefixes[p.litellm_prefix]}'"
+            yield (
+                "providers",
+                (*base, "litellm_prefix"),
+                (f"'{p.litellm_prefix}' is already the prefix of provider '{prefixes[p.litellm_prefix]}'"),
             )
         prefixes.setdefault(p.litellm_prefix, pid)
         if p.env_var in env_vars:
@@ -272,18 +275,24 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
             url = getattr(p.urls, kind)
             host = _host(url)
             if not any(host == d or host.endswith("." + d) for d in p.domains):
-                yield "providers", (*base, "urls", kind), (
-                    f"host '{host}' is not one of this provider's domains ({', '.join(p.domains)})"
+                yield (
+                    "providers",
+                    (*base, "urls", kind),
+                    (f"host '{host}' is not one of this provider's domains ({', '.join(p.domains)})"),
                 )
         for n, model in enumerate(p.models):
             if model.name in model_owner:
-                yield "providers", (*base, "models", n, "name"), (
-                    f"model '{model.name}' is already documented under provider '{model_owner[model.name]}'"
+                yield (
+                    "providers",
+                    (*base, "models", n, "name"),
+                    (f"model '{model.name}' is already documented under provider '{model_owner[model.name]}'"),
                 )
             model_owner.setdefault(model.name, pid)
             if model.tier not in tier_ids:
-                yield "providers", (*base, "models", n, "tier"), (
-                    f"unknown tier '{model.tier}'; data/team.yaml defines: {', '.join(tier_ids)}"
+                yield (
+                    "providers",
+                    (*base, "models", n, "tier"),
+                    (f"unknown tier '{model.tier}'; data/team.yaml defines: {', '.join(tier_ids)}"),
                 )
         for n, faq in enumerate(p.faqs):
             if faq.id in faq_owner:
@@ -300,8 +309,10 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
     for n, faq in enumerate(team.faqs):
         yield from _related("team", ("faqs", n), faq, faq_owner)
     if team.server.smoke_test_model not in model_owner:
-        yield "team", ("server", "smoke_test_model"), (
-            f"'{team.server.smoke_test_model}' is not a documented model; pick one from data/providers.yaml"
+        yield (
+            "team",
+            ("server", "smoke_test_model"),
+            (f"'{team.server.smoke_test_model}' is not a documented model; pick one from data/providers.yaml"),
         )
 
 

@@ -24,7 +24,12 @@ def _text(zh: str, en: str) -> dict[str, str]:
 
 
 def _faq(fid: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
-    return {"id": fid, "question": _text(zh + "？", en + "?"), "answer": _text(f"{zh}的答案。", f"The answer to {en}."), **extra}
+    return {
+        "id": fid,
+        "question": _text(zh + "？", en + "?"),
+        "answer": _text(f"{zh}的答案。", f"The answer to {en}."),
+        **extra,
+    }
 
 
 def _provider(pid: str, domain: str, models: list[tuple[str, str, str]]) -> dict[str, Any]:
@@ -65,13 +70,19 @@ def valid_data() -> dict[str, dict[str, Any]]:
     """A small data set that passes every rule: two fake providers and a team."""
     providers = {
         "providers": {
-            "acme": _provider("acme", "acme.example", [("acme-small", "small-1", "economy"), ("acme-large", "large-2", "premium")]),
+            "acme": _provider(
+                "acme", "acme.example", [("acme-small", "small-1", "economy"), ("acme-large", "large-2", "premium")]
+            ),
             "globex": _provider("globex", "globex.example", [("globex-chat", "chat", "economy")]),
         }
     }
     team = {
         "team": _text("测试组", "Test team"),
-        "account": {"email": "ops@team.example", "scope": _text("所有控制台", "Every console"), "two_factor": _text("验证码发到邮箱。", "Codes go to the mailbox.")},
+        "account": {
+            "email": "ops@team.example",
+            "scope": _text("所有控制台", "Every console"),
+            "two_factor": _text("验证码发到邮箱。", "Codes go to the mailbox."),
+        },
         "server": {
             "keys_file": "/srv/proxy/api_keys.env",
             "config_file": "/srv/proxy/config.yaml",
@@ -83,18 +94,50 @@ def valid_data() -> dict[str, dict[str, Any]]:
         },
         "never_share": [_text("完整的 API 密钥", "a full API key")],
         "after_recharge": [
-            {"id": "edit-keys", "title": _text("更新密钥", "Update the keys"), "body": _text("编辑密钥文件。", "Edit the keys file."), "command": "edit_keys"},
-            {"id": "smoke-test", "title": _text("冒烟测试", "Smoke test"), "body": _text("发一个请求。", "Send one request."), "command": "smoke_test"},
+            {
+                "id": "edit-keys",
+                "title": _text("更新密钥", "Update the keys"),
+                "body": _text("编辑密钥文件。", "Edit the keys file."),
+                "command": "edit_keys",
+            },
+            {
+                "id": "smoke-test",
+                "title": _text("冒烟测试", "Smoke test"),
+                "body": _text("发一个请求。", "Send one request."),
+                "command": "smoke_test",
+            },
         ],
-        "roles": [{"id": "lead", "name": _text("负责人", "Lead"), "holds": _text("统一账号", "The shared account"), "may": [_text("付款", "Pay")]}],
-        "faqs": [_faq("insufficient-quota", "额度不足是什么意思", "What does insufficient quota mean", related=["acme-new-key"])],
+        "roles": [
+            {
+                "id": "lead",
+                "name": _text("负责人", "Lead"),
+                "holds": _text("统一账号", "The shared account"),
+                "may": [_text("付款", "Pay")],
+            }
+        ],
+        "faqs": [
+            _faq(
+                "insufficient-quota",
+                "额度不足是什么意思",
+                "What does insufficient quota mean",
+                related=["acme-new-key"],
+            )
+        ],
         "cost_control": {
             "intro": _text("控制成本。", "Keep costs down."),
             "tiers": [
                 {"id": "economy", "name": _text("经济", "Economy"), "use_for": _text("日常对话", "Everyday chat")},
                 {"id": "premium", "name": _text("旗舰", "Premium"), "use_for": _text("难题", "Hard problems")},
             ],
-            "controls": [{"id": "groups", "name": _text("分组", "Groups"), "purpose": _text("归属消耗", "Attribute spend"), "example": _text("生产、测试", "production, staging"), "risk": _text("无法复盘", "No way to review")}],
+            "controls": [
+                {
+                    "id": "groups",
+                    "name": _text("分组", "Groups"),
+                    "purpose": _text("归属消耗", "Attribute spend"),
+                    "example": _text("生产、测试", "production, staging"),
+                    "risk": _text("无法复盘", "No way to review"),
+                }
+            ],
             "rollout": [_text("先拆分密钥。", "Split the keys first.")],
             "evidence": [_text("密钥归属", "Key owner")],
             "mistakes": [_text("共用一把密钥。", "Sharing one key.")],

@@ -16,6 +16,7 @@ from runbooks.render import (
     Page,
     error_anchor,
     error_catalog,
+    join_text,
     md,
     nav,
     pages,
@@ -111,9 +112,10 @@ def test_smoke_test_command_is_a_valid_shell_command(small):
     assert "Authorization: Bearer $LITELLM_MASTER_KEY" in argv
     body = json.loads(argv[argv.index("-d") + 1])
     assert body["model"] == "acme-small"
-    assert json.loads(shlex.split(smoke_test_command(small.team, "globex-chat").replace("\\\n", " "))[-1])[
-        "model"
-    ] == "globex-chat"
+    assert (
+        json.loads(shlex.split(smoke_test_command(small.team, "globex-chat").replace("\\\n", " "))[-1])["model"]
+        == "globex-chat"
+    )
 
 
 def test_after_recharge_page_shows_the_commands(small):
@@ -142,7 +144,7 @@ def test_error_anchors_are_stable_and_ascii():
         ('"><img src=x onerror=alert(1)>', "<img"),
         ("[click](javascript:alert(1))", "<a"),
         ("![x](https://evil.example/x.png)", "<img"),
-        ("text{: onclick=alert(1) }", "onclick=\""),
+        ("text{: onclick=alert(1) }", 'onclick="'),
         ("*bold* _it_ | pipe", "<em"),
         ("# heading", "<h1"),
         ("- not a list", "<li"),
@@ -191,3 +193,17 @@ def test_hostile_text_in_every_field_renders_as_text(tmp_path, lang):
             assert not any(a.startswith("on") for a in tag.attrs), (page.path, tag)
             assert not str(tag.get("href", "")).startswith("javascript:"), (page.path, tag)
         assert "{{ config }}" in soup.get_text(), page.path
+
+
+@pytest.mark.parametrize(
+    ("parts", "joined"),
+    [
+        (("Top up.", "Open: <https://x.example>"), "Top up. Open: <https://x.example>"),
+        (("充值。", "打开：<https://x.example>"), "充值。打开：<https://x.example>"),
+        (("`KEY`", "（写在文件中）"), "`KEY`（写在文件中）"),
+        (("`KEY`", "(in the file)"), "`KEY` (in the file)"),
+        (("only", ""), "only"),
+    ],
+)
+def test_join_text_spaces_latin_but_not_cjk(parts, joined):
+    assert join_text(*parts) == joined
