@@ -1,15 +1,24 @@
-"""The `python -m runbooks` command line: parses arguments, runs a command, prints, and exits."""
+"""The `python -m runbooks` command line: parses arguments, runs a gate, prints its report, and exits."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runbooks.loader import DataError, load
+from runbooks.checks import Finding, Report, Unreadable
+from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
+from runbooks.checks.links import check_links
+from runbooks.loader import DataError, Dataset, load
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
+DEFAULT_SITE_URL = "http://127.0.0.1:8000/"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,39 +28,248 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_UNREADABLE
-    return args.run(args)
+    report = args.run(args)
+    _print(report, args.format, args.command)
+    if report.verdict == "error":
+        return EXIT_UNREADABLE
+    return EXIT_FINDINGS if report.verdict == "fail" else EXIT_OK
+
+
+# -------------------------------------------------------------------------------------------------
+# Commands
+# -------------------------------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> Report:
+    report = Report()
+    _load_into(report, args.data)
+    return report
+
+
+def _check_config(args: argparse.Namespace) -> Report:
+    from runbooks.checks.config import check_config
+
+    report = Report()
+    dataset = _load_into(report, args.providers.parent)
+    if dataset is not None:
+        _run_gate(report, lambda: check_config(args.config, dataset, display_root=Path.cwd()))
+    return report
+
+
+def _scan_secrets(args: argparse.Namespace) -> Report:
+    from runbooks.checks.secrets import scan_secrets
+
+    report = Report()
+    _run_gate(report, lambda: scan_secrets(args.dir, args.env_file, display_root=Path.cwd()))
+    return report
+
+
+def _check_links(args: argparse.Namespace) -> Report:
+    report = Report()
+    _run_gate(
+        report, lambda: check_links(args.dir, site_url=args.site_url, external=args.external, display_root=Path.cwd())
+    )
+    return report
+
+
+def _check_freshness(args: argparse.Namespace) -> Report:
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
+    return report
+
+
+def _check(args: argparse.Namespace) -> Report:
+    """Every gate on the repository, in the order a change would break them."""
+    from runbooks.checks.config import check_config
+    from runbooks.checks.secrets import scan_secrets
+
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is None:
+        return report
+    _run_gate(report, lambda: check_config(args.config, dataset, display_root=Path.cwd()))
+    report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
+    with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
+        site = Path(tmp) / "site"
+        built = _build(site, args.data, args.env_file)
+        if built:
+            report.add([built])
+            return report
+        _run_gate(report, lambda: scan_secrets(site, args.env_file, display_root=Path(tmp)))
+        _run_gate(report, lambda: check_links(site, site_url=args.site_url, display_root=Path(tmp)))
+    return report
+
+
+# -------------------------------------------------------------------------------------------------
+# Helpers
+# -------------------------------------------------------------------------------------------------
+
+
+def _load_into(report: Report, data_dir: Path) -> Dataset | None:
+    """Load the data; on failure, record each problem in `report` and return None."""
+    try:
+        return load(data_dir, display_root=Path.cwd())
+    except DataError as exc:
+        report.unreadable = exc.unreadable
+        report.add(
+            [Finding(p.reason, f"{p.path}: {p.message}" if p.path else p.message, p.file, p.line) for p in exc.problems]
+        )
+        return None
+
+
+def _run_gate(report: Report, gate: Callable[[], list[Finding]]) -> None:
+    try:
+        report.add(gate())
+    except Unreadable as exc:
+        report.unreadable = True
+        report.add(exc.findings)
+
+
+def _build(site: Path, data_dir: Path, env_file: Path | None) -> Finding | None:
+    """Build the site with MkDocs in a subprocess (this package never imports MkDocs)."""
+    env = {**os.environ, "RUNBOOKS_DATA": str(data_dir.resolve()), "NO_MKDOCS_2_WARNING": "1"}
+    if env_file:
+        env["RUNBOOKS_ENV_FILE"] = str(env_file.resolve())
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode == 0:
+        return None
+    output = (result.stderr or result.stdout).strip()
+    return Finding("build_failed", "mkdocs build --strict failed:\n" + output, "mkdocs.yml")
+
+
+def _print(report: Report, fmt: str, command: str) -> None:
+    if fmt == "json":
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    for finding in report.findings + report.warnings:
+        print(finding, file=sys.stderr if finding.severity == "error" else sys.stdout)
+    counts = f"{len(report.findings)} finding(s), {len(report.warnings)} warning(s)"
+    print(f"{command}: {report.verdict} ({counts})")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m runbooks",
         description="Verified runbooks for the team's AI API providers: "
-        "validate the data and check it against reality.",
-        epilog="Exit codes: 0 clean, 1 findings, 2 input that could not be read.",
+        "validate the data and check the docs, the proxy config and the built site against each other.",
+        epilog=EXIT_CODES,
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    validate = commands.add_parser(
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace], Report], summary: str, details: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=f"{summary}. {details}", epilog=EXIT_CODES)
+        sub.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
+        sub.set_defaults(run=run)
+        return sub
+
+    data_dir = {"type": Path, "default": Path("data"), "metavar": "DIR", "help": "data directory (default: data)"}
+    site_url = {
+        "default": os.environ.get("SITE_URL", DEFAULT_SITE_URL),
+        "metavar": "URL",
+        "help": "the URL the site is built for; its path is the site root (default: $SITE_URL or the local preview)",
+    }
+    freshness = [
+        (
+            ("--max-age-days",),
+            {
+                "type": int,
+                "default": DEFAULT_MAX_AGE_DAYS,
+                "metavar": "N",
+                "help": f"verified_on older than N days is stale (default: {DEFAULT_MAX_AGE_DAYS})",
+            },
+        ),
+        (("--strict-freshness",), {"action": "store_true", "help": "make stale facts a failure instead of a warning"}),
+    ]
+
+    sub = command(
         "validate",
-        help="check data/*.yaml against the schema",
-        description="Load every data file, validate it against the schema and the cross-field rules, "
-        "and print each problem as file:line: path: message.",
-        epilog="Exit codes: 0 the data is valid, 1 it breaks the schema, 2 a file is missing or is not valid YAML.",
+        _validate,
+        "check data/*.yaml against the schema",
+        "Every problem is printed as file:line: reason: path: message, all at once.",
     )
-    validate.add_argument(
-        "--data", type=Path, default=Path("data"), metavar="DIR", help="data directory (default: data)"
+    sub.add_argument("--data", **data_dir)
+
+    sub = command(
+        "check-config",
+        _check_config,
+        "check a LiteLLM proxy config against the documented providers",
+        "Every deployment must route to a documented provider and model, read its key from the "
+        "documented environment variable, and hold no literal secret. Run it on the server before "
+        "restarting the proxy: python -m runbooks check-config /root/litellm/config.yaml",
     )
-    validate.set_defaults(run=_validate)
+    sub.add_argument("config", type=Path, metavar="CONFIG", help="the proxy's config.yaml")
+    sub.add_argument(
+        "--providers",
+        type=Path,
+        default=Path("data/providers.yaml"),
+        metavar="PATH",
+        help="the documented providers (default: data/providers.yaml; team.yaml is read beside it)",
+    )
+
+    sub = command(
+        "scan-secrets",
+        _scan_secrets,
+        "scan a built site for API keys and other secrets",
+        "Looks for the key shapes of every documented provider, LiteLLM keys, bearer tokens, JWTs and "
+        "private keys, also HTML-escaped or inside JSON. Values are never printed.",
+    )
+    sub.add_argument("dir", type=Path, metavar="DIR", help="the built site, e.g. site")
+    sub.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help="also fail on any exact value of this dotenv file, e.g. the server's api_keys.env",
+    )
+
+    sub = command(
+        "check-links",
+        _check_links,
+        "check every link and anchor of a built site",
+        "Internal links and anchors are checked offline, each distinct link once.",
+    )
+    sub.add_argument("dir", type=Path, metavar="DIR", help="the built site, e.g. site")
+    sub.add_argument("--site-url", **site_url)
+    sub.add_argument(
+        "--external", action="store_true", help="also check external links with LinkChecker (needs internet access)"
+    )
+
+    sub = command(
+        "check-freshness",
+        _check_freshness,
+        "flag provider facts that nobody has verified recently",
+        "Compares each verified_on date with today.",
+    )
+    sub.add_argument("--data", **data_dir)
+    for flags, options in freshness:
+        sub.add_argument(*flags, **options)
+
+    sub = command(
+        "check",
+        _check,
+        "run every gate on the repository",
+        "validate, check-config, payment links and freshness, a strict build into a temporary "
+        "directory, then scan-secrets and check-links on what was built.",
+    )
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument(
+        "--config",
+        type=Path,
+        default=Path("data/litellm/config.yaml"),
+        metavar="CONFIG",
+        help="the LiteLLM config to check (default: data/litellm/config.yaml)",
+    )
+    sub.add_argument("--env-file", type=Path, metavar="PATH", help="as for scan-secrets")
+    sub.add_argument("--site-url", **site_url)
+    for flags, options in freshness:
+        sub.add_argument(*flags, **options)
     return parser
-
-
-def _validate(args: argparse.Namespace) -> int:
-    try:
-        dataset = load(args.data)
-    except DataError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_UNREADABLE if exc.unreadable else EXIT_FINDINGS
-    providers = dataset.providers.providers
-    models = sum(len(p.models) for p in providers.values())
-    print(f"{args.data}: valid ({len(providers)} providers, {models} models)")
-    return EXIT_OK

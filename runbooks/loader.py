@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -28,6 +28,7 @@ class Problem:
     path: str
     message: str
     column: int | None = None
+    reason: str = "invalid_data"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
@@ -45,10 +46,18 @@ class DataError(Exception):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Everything the site is rendered from, validated."""
+    """Everything the site is rendered from, validated, and where each fact was written."""
 
     providers: ProvidersFile
     team: TeamFile
+    sources: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def where(self, file_key: str, path: Path) -> tuple[str, int]:
+        """The file and line a fact at `path` of data file `file_key` ("providers", "team") came from."""
+        if file_key not in self.sources:
+            return FILES.get(file_key, file_key), 0
+        name, tree = self.sources[file_key]
+        return name, line_of(tree, path)
 
 
 def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None) -> Dataset:
@@ -69,11 +78,13 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
         except ValidationError as exc:
             problems += [_problem(names[key], trees[key], err, schema) for err in exc.errors()]
     if not problems:
-        for key, path, message in cross_rules(models["providers"], models["team"]):
-            problems.append(Problem(names[key], line_of(trees[key], path), dotted(path), message))
+        for rule in cross_rules(models["providers"], models["team"]):
+            line = line_of(trees[rule.file], rule.path)
+            problems.append(Problem(names[rule.file], line, dotted(rule.path), rule.message, reason=rule.reason))
     if problems:
         raise DataError(problems)
-    return Dataset(providers=models["providers"], team=models["team"])
+    sources = {key: (names[key], trees[key]) for key in FILES}
+    return Dataset(providers=models["providers"], team=models["team"], sources=sources)
 
 
 def read_yaml(file: FsPath, name: str | None = None) -> Any:

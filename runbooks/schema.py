@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -245,8 +245,14 @@ class TeamFile(Strict):
 
 # --- Rules that span records or files ------------------------------------------------------------
 
-Rule = tuple[str, Path, str]
-"""A broken cross-field rule: (file key, path inside that file, message)."""
+
+class Rule(NamedTuple):
+    """A broken cross-field rule: the data file's key, the path inside that file, and the message."""
+
+    file: str
+    path: Path
+    message: str
+    reason: str = "invalid_data"
 
 
 def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
@@ -262,46 +268,47 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
     for pid, p in providers.providers.items():
         base: Path = ("providers", pid)
         if p.litellm_prefix in prefixes:
-            yield (
+            yield Rule(
                 "providers",
                 (*base, "litellm_prefix"),
                 (f"'{p.litellm_prefix}' is already the prefix of provider '{prefixes[p.litellm_prefix]}'"),
             )
         prefixes.setdefault(p.litellm_prefix, pid)
         if p.env_var in env_vars:
-            yield "providers", (*base, "env_var"), f"'{p.env_var}' is already used by provider '{env_vars[p.env_var]}'"
+            yield Rule(
+                "providers", (*base, "env_var"), f"'{p.env_var}' is already used by provider '{env_vars[p.env_var]}'"
+            )
         env_vars.setdefault(p.env_var, pid)
-        for kind in ProviderUrls.model_fields:
-            url = getattr(p.urls, kind)
-            host = _host(url)
-            if not any(host == d or host.endswith("." + d) for d in p.domains):
-                yield (
-                    "providers",
-                    (*base, "urls", kind),
-                    (f"host '{host}' is not one of this provider's domains ({', '.join(p.domains)})"),
-                )
+        for kind, url in off_domain_urls(p):
+            yield Rule(
+                "providers",
+                (*base, "urls", kind),
+                f"host '{host_of(url)}' is not one of this provider's domains ({', '.join(p.domains)}); "
+                "people type card numbers after following this link",
+                reason="payment_link",
+            )
         for n, model in enumerate(p.models):
             if model.name in model_owner:
-                yield (
+                yield Rule(
                     "providers",
                     (*base, "models", n, "name"),
                     (f"model '{model.name}' is already documented under provider '{model_owner[model.name]}'"),
                 )
             model_owner.setdefault(model.name, pid)
             if model.tier not in tier_ids:
-                yield (
+                yield Rule(
                     "providers",
                     (*base, "models", n, "tier"),
                     (f"unknown tier '{model.tier}'; data/team.yaml defines: {', '.join(tier_ids)}"),
                 )
         for n, faq in enumerate(p.faqs):
             if faq.id in faq_owner:
-                yield "providers", (*base, "faqs", n, "id"), f"FAQ id '{faq.id}' is used twice"
+                yield Rule("providers", (*base, "faqs", n, "id"), f"FAQ id '{faq.id}' is used twice")
             faq_owner.setdefault(faq.id, (*base, "faqs", n))
         seen_codes: set[str] = set()
         for n, err in enumerate(p.errors):
             if err.code in seen_codes:
-                yield "providers", (*base, "errors", n, "code"), f"error code '{err.code}' is listed twice"
+                yield Rule("providers", (*base, "errors", n, "code"), f"error code '{err.code}' is listed twice")
             seen_codes.add(err.code)
     for pid, p in providers.providers.items():
         for n, faq in enumerate(p.faqs):
@@ -309,7 +316,7 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
     for n, faq in enumerate(team.faqs):
         yield from _related("team", ("faqs", n), faq, faq_owner)
     if team.server.smoke_test_model not in model_owner:
-        yield (
+        yield Rule(
             "team",
             ("server", "smoke_test_model"),
             (f"'{team.server.smoke_test_model}' is not a documented model; pick one from data/providers.yaml"),
@@ -321,23 +328,33 @@ def _unique_ids(team: TeamFile) -> Iterator[Rule]:
         seen: set[str] = set()
         for n, item in enumerate(getattr(team, field)):
             if item.id in seen:
-                yield "team", (field, n, "id"), f"id '{item.id}' is used twice in {field}"
+                yield Rule("team", (field, n, "id"), f"id '{item.id}' is used twice in {field}")
             seen.add(item.id)
     for field in ("tiers", "controls"):
         seen = set()
         for n, item in enumerate(getattr(team.cost_control, field)):
             if item.id in seen:
-                yield "team", ("cost_control", field, n, "id"), f"id '{item.id}' is used twice in {field}"
+                yield Rule("team", ("cost_control", field, n, "id"), f"id '{item.id}' is used twice in {field}")
             seen.add(item.id)
 
 
 def _related(file: str, path: Path, faq: Faq, known: dict[str, Path]) -> Iterator[Rule]:
     for n, target in enumerate(faq.related):
         if target not in known:
-            yield file, (*path, "related", n), f"'{target}' names no FAQ"
+            yield Rule(file, (*path, "related", n), f"'{target}' names no FAQ")
         elif target == faq.id:
-            yield file, (*path, "related", n), "an FAQ cannot be related to itself"
+            yield Rule(file, (*path, "related", n), "an FAQ cannot be related to itself")
 
 
-def _host(url: str) -> str:
-    return url.removeprefix("https://").split("/", 1)[0].split(":", 1)[0].lower()
+def off_domain_urls(provider: Provider) -> list[tuple[str, str]]:
+    """The (kind, url) pairs of the provider's pages whose host is not one of its domains."""
+    return [
+        (kind, url)
+        for kind, url in provider.urls.model_dump().items()
+        if not any(host_of(url) == d or host_of(url).endswith("." + d) for d in provider.domains)
+    ]
+
+
+def host_of(url: str) -> str:
+    """The lowercase host name of an http(s) URL."""
+    return url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":", 1)[0].lower()

@@ -1,0 +1,150 @@
+"""Gate: every internal link and anchor of a built site resolves; external links optionally, by LinkChecker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from runbooks.checks import Finding, Unreadable
+
+LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src", "iframe": "src"}
+UNSAFE_SCHEMES = ("javascript:", "data:text/html", "vbscript:")
+
+
+@dataclass
+class _Page:
+    ids: set[str] = field(default_factory=set)
+    links: list[tuple[str, int]] = field(default_factory=list)
+
+
+class _PageParser(HTMLParser):
+    """Collects the ids a page defines and the links it makes, with their lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = _Page()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in ("id", "name") if tag == "a" else ("id",):
+            if values.get(name):
+                self.page.ids.add(values[name] or "")
+        wanted = LINK_ATTRIBUTES.get(tag)
+        if wanted and values.get(wanted) is not None:
+            self.page.links.append((values[wanted] or "", self.getpos()[0]))
+
+
+def check_links(
+    site_dir: Path,
+    *,
+    site_url: str = "/",
+    external: bool = False,
+    display_root: Path | None = None,
+) -> list[Finding]:
+    """Check every link of every HTML page under `site_dir`; anchors must exist on their target page.
+
+    Links are resolved as a browser would, with the site served at `site_url` (its path is the
+    site's root; absolute URLs under it count as internal). Each page is parsed once and each
+    distinct link checked once. With `external`, other http(s) URLs are checked by LinkChecker,
+    which needs network access.
+    """
+    if not site_dir.is_dir():
+        raise Unreadable([Finding("unreadable", "not a directory (build the site first)", str(site_dir))])
+    root = urlsplit(site_url)
+    base_path = root.path if root.path.endswith("/") else root.path + "/"
+    pages = {_url_of(path, site_dir, base_path): path for path in sorted(site_dir.rglob("*.html"))}
+    parsed = {url: _parse(path) for url, path in pages.items()}
+    shown = display_root or site_dir.parent
+
+    findings: list[Finding] = []
+    outside: dict[str, tuple[str, int]] = {}
+    for url, page in parsed.items():
+        file = _display(pages[url], shown)
+        for href, line in page.links:
+            target = href.strip()
+            if target.lower().startswith(UNSAFE_SCHEMES):
+                findings.append(Finding("unsafe_link", f"link with a script scheme: {target[:40]}", file, line))
+                continue
+            absolute = urljoin(root._replace(path=url).geturl() if root.netloc else url, target)
+            parts = urlsplit(absolute)
+            if parts.scheme in ("mailto", "tel"):
+                continue
+            internal = (not parts.netloc or parts.netloc == root.netloc) and parts.path.startswith(base_path)
+            if not internal:
+                if parts.scheme in ("http", "https"):
+                    outside.setdefault(absolute.split("#", 1)[0], (file, line))
+                else:
+                    findings.append(
+                        Finding("broken_link", f"{target} leaves the site", file, line, context={"url": target})
+                    )
+                continue
+            finding = _resolve(parts.path, unquote(parts.fragment), site_dir, base_path, parsed)
+            if finding:
+                findings.append(Finding(finding[0], f"{target}: {finding[1]}", file, line, context={"url": target}))
+    if external and outside:
+        findings += _check_external(outside)
+    return findings
+
+
+def _resolve(
+    path: str, fragment: str, site_dir: Path, base_path: str, parsed: dict[str, _Page]
+) -> tuple[str, str] | None:
+    relative = unquote(path[len(base_path) :])
+    candidate = site_dir / relative
+    if path.endswith("/") or candidate.is_dir():
+        candidate = candidate / "index.html"
+        page_url = path if path.endswith("/") else path + "/"
+    else:
+        page_url = path
+    if not candidate.is_file():
+        return "broken_link", "no such page or file in the built site"
+    if fragment and page_url in parsed and fragment not in parsed[page_url].ids:
+        return "broken_anchor", f"the page has no anchor '{fragment}'"
+    return None
+
+
+def _check_external(urls: dict[str, tuple[str, int]]) -> list[Finding]:
+    """Ask LinkChecker about each distinct external URL once (no recursion)."""
+    linkchecker = Path(sys.executable).with_name("linkchecker")
+    command = [str(linkchecker), "--no-status", "--check-extern", "--recursion-level=0", "-o", "csv", *urls]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    rows = csv.DictReader(
+        io.StringIO("\n".join(line for line in result.stdout.splitlines() if not line.startswith("#"))),
+        delimiter=";",
+    )
+    findings = []
+    for row in rows:
+        if row.get("valid") == "False":
+            url = row.get("urlname", "")
+            file, line = urls.get(url, ("", 0))
+            message = f"{url}: {row.get('result') or 'unreachable'}"
+            findings.append(Finding("broken_external_link", message, file, line, context={"url": url}))
+    return findings
+
+
+def _parse(path: Path) -> _Page:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser.page
+
+
+def _url_of(path: Path, site_dir: Path, base_path: str) -> str:
+    relative = path.relative_to(site_dir).as_posix()
+    if relative == "index.html":
+        return base_path
+    if relative.endswith("/index.html"):
+        return base_path + relative.removesuffix("index.html")
+    return base_path + relative
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

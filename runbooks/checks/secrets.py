@@ -1,0 +1,379 @@
+"""The secrets gate: no API key, token or value of the server's env file is published in the built site."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+
+from . import Finding, Unreadable
+
+# Characters a key may be made of; a shape only counts when it is not part of a longer such run,
+# so `mask-image` or a slug never yields `sk-…`.
+_KEY_RUN = "A-Za-z0-9_-"
+
+
+def _shape(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(rf"(?<![{_KEY_RUN}]){pattern}(?![{_KEY_RUN}])", flags)
+
+
+# OpenAI writes base64("OpenAI") into the middle of its keys.
+_OPENAI_MARKER = base64.b64encode(b"OpenAI").decode()
+
+
+class AnthropicApiKeyDetector(RegexBasedDetector):
+    """Anthropic API keys (`sk-ant-api` and a two-digit version) and the OAuth tokens of the same family."""
+
+    secret_type = "Anthropic API key"
+    denylist = (_shape(r"sk-ant-(?:api|oat|ort)\d{2}-[A-Za-z0-9_-]{20,}"),)
+
+
+class AnthropicAdminKeyDetector(RegexBasedDetector):
+    """Anthropic Admin API keys (`sk-ant-admin` and a two-digit version)."""
+
+    secret_type = "Anthropic admin key"
+    denylist = (_shape(r"sk-ant-admin\d{2}-[A-Za-z0-9_-]{20,}"),)
+
+
+class OpenAIProjectKeyDetector(RegexBasedDetector):
+    """OpenAI project keys (`sk-proj-…`)."""
+
+    secret_type = "OpenAI project key"
+    denylist = (_shape(r"sk-proj-[A-Za-z0-9_-]{20,}"),)
+
+
+class OpenAIServiceAccountKeyDetector(RegexBasedDetector):
+    """OpenAI service-account keys (`sk-svcacct-…`)."""
+
+    secret_type = "OpenAI service-account key"
+    denylist = (_shape(r"sk-svcacct-[A-Za-z0-9_-]{20,}"),)
+
+
+class OpenAIAdminKeyDetector(RegexBasedDetector):
+    """OpenAI admin keys (`sk-admin-…`)."""
+
+    secret_type = "OpenAI admin key"
+    denylist = (_shape(r"sk-admin-[A-Za-z0-9_-]{20,}"),)
+
+
+class OpenAILegacyKeyDetector(RegexBasedDetector):
+    """OpenAI user keys from before projects: `sk-` and 48 letters or digits."""
+
+    secret_type = "OpenAI legacy key"
+    denylist = (_shape(r"sk-[A-Za-z0-9]{48}"),)
+
+
+class OpenAIKeyBodyDetector(RegexBasedDetector):
+    """The body of an OpenAI key whose `sk-…` prefix was cut off, found by its marker."""
+
+    secret_type = "OpenAI key"
+    denylist = (_shape(rf"[A-Za-z0-9_-]*[A-Za-z0-9]{{20}}{_OPENAI_MARKER}[A-Za-z0-9]{{20}}[A-Za-z0-9_-]*"),)
+
+
+class DeepSeekKeyDetector(RegexBasedDetector):
+    """DeepSeek API keys: `sk-` and 32 hexadecimal digits."""
+
+    secret_type = "DeepSeek API key"
+    denylist = (_shape(r"sk-[0-9a-f]{32}"),)
+
+
+class GoogleApiKeyDetector(RegexBasedDetector):
+    """Google API keys, which Gemini uses: `AIza` and 35 more characters."""
+
+    secret_type = "Google API key"
+    denylist = (_shape(r"AIza[0-9A-Za-z_-]{35}"),)
+
+
+class ZhipuKeyDetector(RegexBasedDetector):
+    """Zhipu / Z.AI keys: a 32-hex id, a dot, and a 16-character secret."""
+
+    secret_type = "Zhipu API key"
+    denylist = (_shape(r"[0-9a-f]{32}\.[A-Za-z0-9]{16}"),)
+
+
+class PrivateKeyBlockDetector(RegexBasedDetector):
+    """PEM private-key blocks of any algorithm, including the encrypted ones detect-secrets does not list."""
+
+    secret_type = PrivateKeyDetector.secret_type
+    denylist = (re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),)
+
+
+class AuthorizationHeaderDetector(RegexBasedDetector):
+    """Tokens sent in an HTTP header, as in a `curl -H` line: `Authorization: Bearer …`, `x-api-key: …`."""
+
+    secret_type = "Token in an HTTP header"
+    denylist = (
+        re.compile(
+            r"\b(?:authorization\s*:\s*bearer|x-api-key\s*:|x-goog-api-key\s*:)\s*"
+            r"([A-Za-z0-9][A-Za-z0-9._~+/=-]{11,})",
+            re.IGNORECASE,
+        ),
+    )
+
+
+class LiteLLMKeyDetector(RegexBasedDetector):
+    """LiteLLM master and virtual keys (`sk-` and at least 20 key characters), and any other `sk-` key."""
+
+    secret_type = "LiteLLM key"
+    denylist = (_shape(r"sk-[A-Za-z0-9_-]{20,}"),)
+
+
+# Most specific first: where two detectors match the same text, the first one names it.
+# detect-secrets' KeywordDetector, high-entropy and public-IP plugins are left out: measured on doc-style lines they
+# report `"api_key": "YOUR_API_KEY"`, `sk-xxxx`, theme identifiers (`secret="__md_scope"`), subresource-integrity
+# hashes and addresses in the theme's source maps, while the shapes here and the env-file values find real leaks.
+DETECTORS: tuple[BasePlugin, ...] = (
+    AnthropicAdminKeyDetector(),
+    AnthropicApiKeyDetector(),
+    OpenAIProjectKeyDetector(),
+    OpenAIServiceAccountKeyDetector(),
+    OpenAIAdminKeyDetector(),
+    OpenAILegacyKeyDetector(),
+    OpenAIDetector(),
+    DeepSeekKeyDetector(),
+    GoogleApiKeyDetector(),
+    ZhipuKeyDetector(),
+    JwtTokenDetector(),
+    PrivateKeyDetector(),
+    PrivateKeyBlockDetector(),
+    AWSKeyDetector(),
+    GitHubTokenDetector(),
+    GitLabTokenDetector(),
+    SlackDetector(),
+    StripeDetector(),
+    OpenAIKeyBodyDetector(),
+    LiteLLMKeyDetector(),
+    AuthorizationHeaderDetector(),
+)
+
+# What a runbook writes instead of a key: `sk-...`, `sk-xxxx`, `<KEY>`, `${VAR}`, `$VAR`, `os.environ/VAR`.
+_PLACEHOLDER_MARK = re.compile(r"\.\.\.|…|xxxx|\*\*\*|[<>{}$%]|os\.environ", re.IGNORECASE)
+_PLACEHOLDER_WORD = re.compile(
+    r"(?:^|[-_./ ])(?:your|my|example|placeholder|redacted|changeme|dummy|here)(?:[-_./ ]|$)", re.IGNORECASE
+)
+# The whole value is a reference to something else: `${VAR}`, `$VAR`, `<your key>`, `{{ key }}`, `os.environ/VAR`.
+_REFERENCE = re.compile(r"\$\{?\w+\}?|<[^<>]+>|\{\{?[^{}]+\}\}?|os\.environ/\w+")
+# A variable's name (`YOUR_API_KEY`, `LITELLM_MASTER_KEY`) where its value would go.
+_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+# Words joined by dashes or underscores (`sk-this-is-not-a-real-key`), never random enough to be a key.
+_WORDS = re.compile(r"(?:sk-)?[a-z]+(?:[-_.][a-z]+)*")
+_MIN_DISTINCT = 8
+_MAX_ASCENDING = 5
+
+
+def _is_placeholder(value: str) -> bool:
+    """Whether a key-shaped string is an illustration rather than a key."""
+    if _PLACEHOLDER_MARK.search(value) or _PLACEHOLDER_WORD.search(value):
+        return True
+    if _VARIABLE_NAME.fullmatch(value) or _WORDS.fullmatch(value):
+        return True
+    alnum = [c for c in value if c.isascii() and c.isalnum()]
+    if len(set(alnum)) < _MIN_DISTINCT:
+        return True
+    # `1234567890abcdef…` is typed by a person; a generated key has no long ascending run.
+    run = 1
+    for before, after in pairwise(alnum):
+        run = run + 1 if ord(after) == ord(before) + 1 else 1
+        if run > _MAX_ASCENDING:
+            return True
+    return False
+
+
+_MIN_ENV_VALUE = 8
+_DOTENV_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)")
+_DOUBLE_QUOTED_ESCAPE = re.compile(r"\\(.)")
+_DOUBLE_QUOTED_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def read_env_file(env_file: Path) -> dict[str, str]:
+    """The variables of a dotenv file whose values are worth guarding: set, 8+ characters, not placeholders.
+
+    Raises Unreadable when the file cannot be read.
+    """
+    try:
+        text = env_file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot be read: {exc.strerror or exc}"
+        raise Unreadable([Finding(reason="unreadable", message=f"env file {reason}", file=str(env_file))]) from None
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        parsed = _DOTENV_LINE.fullmatch(line)
+        if not parsed or line.lstrip().startswith("#"):
+            continue
+        name, value = parsed.group(1), _dotenv_value(parsed.group(2))
+        if _is_guarded_value(value):
+            values[name] = value
+    return values
+
+
+def _dotenv_value(raw: str) -> str:
+    raw = raw.strip()
+    if raw[:1] == "'":
+        end = raw.find("'", 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    if raw[:1] == '"':
+        end = 1
+        while end < len(raw) and raw[end] != '"':
+            end += 2 if raw[end] == "\\" else 1
+        return _DOUBLE_QUOTED_ESCAPE.sub(lambda m: _DOUBLE_QUOTED_ESCAPES.get(m[1], m[1]), raw[1:end])
+    # Unquoted, a `#` after whitespace starts a comment.
+    return re.split(r"\s+#", raw, maxsplit=1)[0].strip()
+
+
+def _is_guarded_value(value: str) -> bool:
+    if len(value) < _MIN_ENV_VALUE or len(set(value)) == 1:
+        return False
+    if _REFERENCE.fullmatch(value) or _VARIABLE_NAME.fullmatch(value):
+        return False
+    if "..." in value or "…" in value or "xxxx" in value.lower() or _PLACEHOLDER_WORD.search(value):
+        return False
+    # A plain address (`https://api.openai.com/v1`) is meant to be shown; one with a password is not.
+    parts = urlsplit(value)
+    return not (parts.scheme in {"http", "https"} and parts.netloc and parts.password is None)
+
+
+_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
+_JSON_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": " ", "f": " ", "n": " ", "r": " ", "t": " "}
+# Lowercase element names only, so a placeholder such as `<LITELLM_MASTER_KEY>` stays in the text.
+_TAG = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>")
+_MAX_ESCAPE_LAYERS = 4
+
+
+def _json_unescape(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        escape = match[1]
+        return chr(int(escape[1:], 16)) if escape[0] == "u" else _JSON_SIMPLE[escape]
+
+    return _JSON_ESCAPE.sub(replace, text)
+
+
+def _readings(line: str) -> list[str]:
+    """The line as a reader or a crawler sees it: escapes undone, and again without the markup between words."""
+    # HTML inside a JSON string inside HTML is common (search index, inline config), so undo layers to a fixpoint.
+    text = line
+    for _ in range(_MAX_ESCAPE_LAYERS):
+        unescaped = html.unescape(_json_unescape(text))
+        if unescaped == text:
+            break
+        text = unescaped
+    # Syntax highlighting wraps each token of a code block in its own <span>.
+    bare = _TAG.sub("", text)
+    return [text] if bare == text else [text, bare]
+
+
+def _mask(value: str) -> str:
+    shown = min(4, len(value) // 4)
+    return f"{value[:shown]}… ({len(value)} characters)"
+
+
+@dataclass
+class _Hit:
+    reason: str
+    name: str
+    value: str
+
+
+def _line_hits(line: str, env_values: dict[str, str]) -> list[_Hit]:
+    hits: list[_Hit] = []
+
+    def covered(value: str) -> bool:
+        return any(value in hit.value or hit.value in value for hit in hits)
+
+    readings = _readings(line)
+    for name, value in env_values.items():
+        if any(value in reading for reading in readings):
+            hits.append(_Hit("env_value", name, value))
+    for detector in DETECTORS:
+        for reading in readings:
+            for value in detector.analyze_string(reading):
+                if not _is_placeholder(value) and not covered(value):
+                    hits.append(_Hit("secret", detector.secret_type, value))
+    return hits
+
+
+def _site_text(path: Path) -> str | None:
+    """The text of one site file, gunzipped if needed; None for binary files. Raises OSError if unreadable."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise OSError(f"not a valid gzip file: {exc}") from None
+    if b"\0" in data:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _site_files(site_dir: Path) -> Iterator[Path]:
+    for path in sorted(site_dir.rglob("*")):
+        if path.is_file():
+            yield path
+
+
+def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: Path | None = None) -> list[Finding]:
+    """Find keys, tokens and the values of `env_file` anywhere in the built site, text files and gzipped ones.
+
+    Findings name the kind of secret (`context["kind"]`) or the variable (`context["variable"]`) and show at most
+    the first four characters and the length of what was found. File names are relative to `display_root`
+    (default: the site directory's parent). Raises Unreadable when the site or the env file cannot be read;
+    if single site files cannot be read, the Unreadable carries their findings and every finding of the others.
+    """
+    root = display_root if display_root is not None else site_dir.parent
+
+    def shown(path: Path) -> str:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
+
+    if not site_dir.is_dir():
+        reason = "is not a directory" if site_dir.exists() else "not found"
+        raise Unreadable([Finding(reason="unreadable", message=f"site directory {reason}", file=shown(site_dir))])
+    env_values = read_env_file(env_file) if env_file is not None else {}
+
+    findings: list[Finding] = []
+    unreadable: list[Finding] = []
+    for path in _site_files(site_dir):
+        try:
+            text = _site_text(path)
+        except OSError as exc:
+            message = f"cannot be read: {exc.strerror or exc}"
+            unreadable.append(Finding(reason="unreadable", message=message, file=shown(path)))
+            continue
+        if text is None:
+            continue
+        for number, line in enumerate(text.split("\n"), start=1):
+            for hit in _line_hits(line, env_values):
+                findings.append(_finding(hit, shown(path), number, env_file))
+    if unreadable:
+        raise Unreadable(unreadable + findings)
+    return findings
+
+
+def _finding(hit: _Hit, file: str, line: int, env_file: Path | None) -> Finding:
+    if hit.reason == "env_value":
+        source = env_file.name if env_file is not None else "the env file"
+        message = (
+            f"the value of {hit.name} from {source} ({_mask(hit.value)}) is published here; "
+            "remove it from the source and rotate it"
+        )
+        return Finding(reason="env_value", message=message, file=file, line=line, context={"variable": hit.name})
+    message = f"{hit.name} ({_mask(hit.value)}) is published here; remove it from the source and rotate it"
+    return Finding(reason="secret", message=message, file=file, line=line, context={"kind": hit.name})
