@@ -89,7 +89,8 @@ def _check(args: argparse.Namespace) -> Report:
     dataset = _load_into(report, args.data)
     if dataset is None:
         return report
-    _run_gate(report, lambda: check_config(args.config, dataset, display_root=Path.cwd()))
+    config = args.config or args.data / "litellm" / "config.yaml"
+    _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
     report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
         site = Path(tmp) / "site"
@@ -264,9 +265,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--config",
         type=Path,
-        default=Path("data/litellm/config.yaml"),
         metavar="CONFIG",
-        help="the LiteLLM config to check (default: data/litellm/config.yaml)",
+        help="the LiteLLM config to check (default: litellm/config.yaml in the data directory)",
     )
     sub.add_argument("--env-file", type=Path, metavar="PATH", help="as for scan-secrets")
     sub.add_argument("--site-url", **site_url)

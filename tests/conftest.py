@@ -163,7 +163,26 @@ def write_data(root: Path, data: dict[str, Any]) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     for key, value in data.items():
         (data_dir / f"{key}.yaml").write_text(dump_yaml(value), encoding="utf-8")
+    (data_dir / "litellm").mkdir(exist_ok=True)
+    (data_dir / "litellm" / "config.yaml").write_text(dump_yaml(proxy_config(data)), encoding="utf-8")
     return data_dir
+
+
+def proxy_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A LiteLLM config that serves exactly the models of a data set, keys from the environment."""
+    deployments = [
+        {
+            "model_name": model["name"],
+            "litellm_params": {
+                "model": f"{provider['litellm_prefix']}/{model['upstream']}",
+                "api_key": f"os.environ/{provider['env_var']}",
+            },
+        }
+        for provider in data["providers"].get("providers", {}).values()
+        for model in provider.get("models", [])
+        if "name" in model and "upstream" in model
+    ]
+    return {"model_list": deployments, "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
 
 
 @pytest.fixture

@@ -75,14 +75,13 @@ def check_links(
             parts = urlsplit(absolute)
             if parts.scheme in ("mailto", "tel"):
                 continue
-            internal = (not parts.netloc or parts.netloc == root.netloc) and parts.path.startswith(base_path)
-            if not internal:
+            if parts.netloc and parts.netloc != root.netloc:
                 if parts.scheme in ("http", "https"):
                     outside.setdefault(absolute.split("#", 1)[0], (file, line))
-                else:
-                    findings.append(
-                        Finding("broken_link", f"{target} leaves the site", file, line, context={"url": target})
-                    )
+                continue
+            if not parts.path.startswith(base_path):
+                message = f"{target} points outside the site root {base_path}"
+                findings.append(Finding("broken_link", message, file, line, context={"url": target}))
                 continue
             finding = _resolve(parts.path, unquote(parts.fragment), site_dir, base_path, parsed)
             if finding:

@@ -1,0 +1,211 @@
+"""The remaining gates (links, freshness, payment links) and the `python -m runbooks` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbooks.checks.freshness import check_freshness
+from runbooks.checks.links import check_links
+from runbooks.loader import load
+
+from .conftest import ROOT, dump_yaml, valid_data, write_data
+
+SITE_URL = "http://127.0.0.1:8000/"
+
+
+def _page(site: Path, url: str, body: str) -> None:
+    path = site / url / "index.html" if not url.endswith(".html") else site / url
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<html><body>\n{body}\n</body></html>\n", encoding="utf-8")
+
+
+@pytest.fixture
+def small_site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    _page(site, "", '<a href="faq/#quota">FAQ</a>\n<a href="/en/faq/">English</a>\n<link href="style.css">')
+    _page(
+        site,
+        "faq",
+        '<h2 id="quota">Quota</h2>\n<a href="../#top">home</a>\n<a href="https://platform.openai.com">x</a>',
+    )
+    _page(site, "en/faq", '<h2 id="quota">Quota</h2>\n<a href="/faq/#quota">zh</a>')
+    (site / "style.css").write_text("body {}", encoding="utf-8")
+    (site / "index.html").write_text(
+        (site / "index.html").read_text(encoding="utf-8").replace("<body>", '<body id="top">'), encoding="utf-8"
+    )
+    return site
+
+
+def test_links_clean_site_passes(small_site):
+    assert check_links(small_site, site_url=SITE_URL) == []
+
+
+@pytest.mark.parametrize(
+    ("href", "reason"),
+    [
+        ("missing/", "broken_link"),
+        ("../faq/#no-such-anchor", "broken_anchor"),
+        ("/en/faq/#nowhere", "broken_anchor"),
+        ("/en/gone/", "broken_link"),
+        ("javascript:alert(1)", "unsafe_link"),
+        ("http://127.0.0.1:8000/faq/#missing", "broken_anchor"),
+    ],
+)
+def test_links_broken_link_is_located(small_site, href, reason):
+    _page(small_site, "bad", f'<p>intro</p>\n<a href="{href}">x</a>')
+    findings = check_links(small_site, site_url=SITE_URL, display_root=small_site.parent)
+    assert [(f.reason, f.file, f.line) for f in findings] == [(reason, "site/bad/index.html", 3)]
+
+
+def test_links_respect_a_site_url_with_a_path(small_site):
+    _page(small_site, "sub", '<a href="/docs/faq/#quota">ok</a>')
+    assert [f.reason for f in check_links(small_site, site_url="https://example.org/docs/")] == ["broken_link"] * 2
+
+
+def test_links_of_the_real_site_resolve(site):
+    assert check_links(site, site_url=SITE_URL) == []
+
+
+def test_freshness(data_factory):
+    dataset = load(data_factory())
+    day = dt.date(2026, 1, 15)
+    assert check_freshness(dataset, today=day + dt.timedelta(days=180)) == []
+    stale = check_freshness(dataset, today=day + dt.timedelta(days=181))
+    assert {f.severity for f in stale} == {"warning"}
+    assert {f.context["provider"] for f in stale} == {"acme", "globex", None}
+    acme = next(f for f in stale if f.context["provider"] == "acme")
+    text = (dataset.where("providers", ("providers", "acme", "verified_on"))[0], acme.line)
+    assert text[0] == "data/providers.yaml" and acme.line > 1
+    strict = check_freshness(dataset, max_age_days=30, strict=True, today=day + dt.timedelta(days=31))
+    assert {f.severity for f in strict} == {"error"} and len(strict) == 3
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runbooks", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})},
+    )
+
+
+def test_every_command_has_help():
+    top = _cli("--help")
+    assert top.returncode == 0
+    for command in ("validate", "check-config", "scan-secrets", "check-links", "check-freshness", "check"):
+        assert command in top.stdout
+        result = _cli(command, "--help")
+        assert result.returncode == 0 and "Exit codes" in result.stdout, command
+
+
+def test_check_passes_on_the_real_repository():
+    result = _cli("check", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["verdict"] == "pass"
+
+
+def test_check_config_on_the_real_config():
+    result = _cli("check-config", "data/litellm/config.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "check-config: pass" in result.stdout
+
+
+def test_check_config_exit_codes(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("model_list:\n  - model_name: glm-4.7\n    litellm_params:\n      model: zhipu/glm-4.7\n")
+    result = _cli("check-config", str(bad), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "fail"
+    assert report["findings"][0]["reason"] == "unresolvable_provider"
+    assert report["findings"][0]["line"] == 4
+    missing = _cli("check-config", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model_list: [\n")
+    result = _cli("check-config", str(broken))
+    assert result.returncode == 2
+    assert "parse_error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_payment_link_to_a_foreign_host_fails_check(tmp_path):
+    data = valid_data()
+    data["providers"]["providers"]["acme"]["urls"]["billing"] = "https://acme-billing.example/pay"
+    data_dir = write_data(tmp_path, data)
+    result = _cli("check", "--data", str(data_dir), "--format", "json")
+    assert result.returncode == 1
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["reason"] == "payment_link"
+    assert "providers.acme.urls.billing" in finding["message"]
+
+
+def test_stale_facts_warn_and_fail_when_strict(tmp_path):
+    data = valid_data()
+    data_dir = write_data(tmp_path, data)
+    warn = _cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--format", "json")
+    assert warn.returncode == 0
+    assert {w["reason"] for w in json.loads(warn.stdout)["warnings"]} == {"stale"}
+    strict = _cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--strict-freshness")
+    assert strict.returncode == 1 and "stale" in strict.stderr
+
+
+def _fake_key() -> str:
+    rng = random.Random(7)
+    return "sk-" + "proj-" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(48))
+
+
+def test_a_secret_in_the_data_fails_the_build_and_check(tmp_path):
+    key = _fake_key()
+    data = valid_data()
+    data["team"]["faqs"][0]["answer"]["en"] += f" For example {key}."
+    data_dir = write_data(tmp_path, data)
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert build.returncode != 0
+    assert "must not be published" in build.stderr and "secret" in build.stderr
+    assert key not in build.stderr + build.stdout
+    result = _cli("check", "--data", str(data_dir))
+    assert result.returncode == 1
+    assert key not in result.stdout + result.stderr
+
+
+def test_env_file_values_are_caught_in_check(tmp_path):
+    rng = random.Random(3)
+    value = "".join(rng.choice(string.ascii_letters) for _ in range(24))
+    env_file = tmp_path / "api_keys.env"
+    env_file.write_text(f"TEAM_WEBHOOK_TOKEN={value}\n", encoding="utf-8")
+    data = valid_data()
+    data["team"]["faqs"][0]["answer"]["zh"] += f" 参考值 {value}。"
+    result = _cli("check", "--data", str(write_data(tmp_path, data)), "--env-file", str(env_file))
+    assert result.returncode == 1
+    assert "TEAM_WEBHOOK_TOKEN" in result.stdout + result.stderr
+    assert value not in result.stdout + result.stderr
+
+
+def test_validate_json_output(tmp_path):
+    data = valid_data()
+    data["providers"]["providers"]["acme"]["models"][0]["tier"] = "luxury"
+    result = _cli("validate", "--data", str(write_data(tmp_path, data)), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "fail"
+    assert report["findings"][0]["file"].endswith("providers.yaml")
+    assert report["findings"][0]["reason"] == "invalid_data"
+    assert dump_yaml  # the factory writes the YAML a person would
