@@ -9,7 +9,7 @@ export NO_MKDOCS_2_WARNING := 1
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site validate test lint clean
+.PHONY: help serve site validate check check-config test lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,12 @@ site: $(STAMP) ## Build the static site (Chinese at site/, English at site/en/)
 
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate
+
+check: $(STAMP) ## Run every gate: validate, check-config, freshness, a build, scan-secrets, check-links
+	$(PY) -m runbooks check
+
+check-config: $(STAMP) ## Check data/litellm/config.yaml against the documented providers
+	$(PY) -m runbooks check-config data/litellm/config.yaml
 
 lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .

@@ -146,6 +146,13 @@ def _build(site: Path, data_dir: Path, env_file: Path | None) -> Finding | None:
     return Finding("build_failed", "mkdocs build --strict failed:\n" + output, "mkdocs.yml")
 
 
+def _days(text: str) -> int:
+    days = int(text)
+    if days < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return days
+
+
 def _print(report: Report, fmt: str, command: str) -> None:
     if fmt == "json":
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -183,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
         (
             ("--max-age-days",),
             {
-                "type": int,
+                "type": _days,
                 "default": DEFAULT_MAX_AGE_DAYS,
                 "metavar": "N",
                 "help": f"verified_on older than N days is stale (default: {DEFAULT_MAX_AGE_DAYS})",

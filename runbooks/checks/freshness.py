@@ -29,7 +29,7 @@ def check_freshness(
         age = (today - verified_on).days
         if age <= max_age_days:
             continue
-        subject = f"provider '{provider}'" if provider else "the team facts"
+        subject = f"provider '{provider}'" if provider else "the team"
         file, line = dataset.where(file_key, tuple(path))
         findings.append(
             Finding(
