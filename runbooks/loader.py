@@ -67,7 +67,7 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
     trees: dict[str, Any] = {}
     names: dict[str, str] = {}
     for key, filename in FILES.items():
-        names[key] = _display(data_dir / filename, root)
+        names[key] = display_path(data_dir / filename, root)
         trees[key] = read_yaml(data_dir / filename, names[key])
 
     problems: list[Problem] = []
@@ -198,7 +198,10 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _display(file: FsPath, root: FsPath) -> str:
+def display_path(file: FsPath, root: FsPath | None) -> str:
+    """How messages name `file`: relative to `root` when it lies below it, else as given."""
+    if root is None:
+        return str(file)
     try:
         return file.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -7,15 +7,14 @@ import html
 import json
 import posixpath
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import RootModel
+from pydantic import RootModel, ValidationError
 
-from runbooks.loader import DataError, Dataset, read_yaml
+from runbooks.loader import DataError, Dataset, Problem, display_path, dotted, line_of, read_yaml
 from runbooks.schema import LANGUAGES, ErrorCode, Faq, Provider, TeamFile, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -108,18 +107,15 @@ def load_labels(path: Path | None = None) -> Labels:
 
 @functools.cache
 def _load_labels(path: str) -> Labels:
-    from pydantic import ValidationError
-
-    from runbooks.loader import Problem, dotted, line_of
-
-    tree = read_yaml(Path(path), path)
+    name = display_path(Path(path), TEMPLATES.parent)
+    tree = read_yaml(Path(path), name)
     try:
         return Labels.model_validate({str(k): dict(v) if isinstance(v, dict) else v for k, v in tree.items()})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            problems.append(Problem(path, line_of(tree, loc), dotted(loc), err["msg"].lower()))
+            problems.append(Problem(name, line_of(tree, loc), dotted(loc), err["msg"].lower()))
         raise DataError(problems) from None
 
 
@@ -276,8 +272,3 @@ def _label(labels: Labels, key: str, lang: str, **values: str) -> str:
 def _link(source: str, target: str, anchor: str = "") -> str:
     relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
     return relative + (f"#{anchor}" if anchor else "")
-
-
-def languages_other_than(lang: str) -> Iterable[str]:
-    """The site's languages except `lang`, in their configured order."""
-    return (other for other in LANGUAGES if other != lang)

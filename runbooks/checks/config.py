@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from runbooks.checks import Finding, Severity, Unreadable
-from runbooks.loader import DataError, Dataset, read_yaml
+from runbooks.loader import DataError, Dataset, display_path, read_yaml
 from runbooks.schema import Provider
 
 # --- How LiteLLM reads a config --------------------------------------------------------------------
@@ -140,7 +140,7 @@ class ProxyConfig:
 
 def read_proxy_config(config: Path, *, display_root: Path | None = None) -> ProxyConfig:
     """Read a LiteLLM proxy config and its includes; raise Unreadable if any of it cannot be read."""
-    main_name = _display(config, display_root)
+    main_name = display_path(config, display_root)
     main_tree = _read(config, main_name)
     main = Placed(main_name, main_tree, 1, "")
     sections: dict[str, Placed | list[Placed]] = {}
@@ -156,12 +156,12 @@ def read_proxy_config(config: Path, *, display_root: Path | None = None) -> Prox
         target = base / entry.node
         chain = ancestry[id(declarer.node)]
         if not target.is_file():
-            looked_for = _display(target, display_root)
+            looked_for = display_path(target, display_root)
             raise Unreadable([_include_not_found(declarer, entry, looked_for, chain[-1])])
         if target.resolve() in chain:
-            names = " → ".join(_display(p, display_root) for p in (*chain, target))
+            names = " → ".join(display_path(p, display_root) for p in (*chain, target))
             raise Unreadable([_parse_error(declarer, entry.line, f"include cycle: {names}", entry.path)])
-        name = _display(target, display_root)
+        name = display_path(target, display_root)
         placed = Placed(name, _read(target, name), 1, "")
         ancestry[id(placed.node)] = (*chain, target.resolve())
         _merge(sections, placed)
@@ -634,12 +634,3 @@ def _item_line(seq: CommentedSeq, index: int, default: int) -> int:
         return seq.lc.item(index)[0] + 1
     except (KeyError, IndexError, TypeError):
         return default
-
-
-def _display(file: Path, root: Path | None) -> str:
-    if root is None:
-        return str(file)
-    try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(file)

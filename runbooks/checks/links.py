@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from runbooks.checks import Finding, Unreadable
+from runbooks.loader import display_path
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src", "iframe": "src"}
 UNSAFE_SCHEMES = ("javascript:", "data:text/html", "vbscript:")
@@ -65,7 +66,7 @@ def check_links(
     findings: list[Finding] = []
     outside: dict[str, tuple[str, int]] = {}
     for url, page in parsed.items():
-        file = _display(pages[url], shown)
+        file = display_path(pages[url], shown)
         for href, line in page.links:
             target = href.strip()
             if target.lower().startswith(UNSAFE_SCHEMES):
@@ -140,10 +141,3 @@ def _url_of(path: Path, site_dir: Path, base_path: str) -> str:
     if relative.endswith("/index.html"):
         return base_path + relative.removesuffix("index.html")
     return base_path + relative
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)

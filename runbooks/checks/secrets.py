@@ -23,6 +23,8 @@ from detect_secrets.plugins.private_key import PrivateKeyDetector
 from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 
+from runbooks.loader import display_path
+
 from . import Finding, Unreadable
 
 # Characters a key may be made of; a shape only counts when it is not part of a longer such run,
@@ -38,101 +40,46 @@ def _shape(pattern: str, flags: int = 0) -> re.Pattern[str]:
 _OPENAI_MARKER = base64.b64encode(b"OpenAI").decode()
 
 
-class AnthropicApiKeyDetector(RegexBasedDetector):
-    """Anthropic API keys (`sk-ant-api` and a two-digit version) and the OAuth tokens of the same family."""
-
-    secret_type = "Anthropic API key"
-    denylist = (_shape(r"sk-ant-(?:api|oat|ort)\d{2}-[A-Za-z0-9_-]{20,}"),)
-
-
-class AnthropicAdminKeyDetector(RegexBasedDetector):
-    """Anthropic Admin API keys (`sk-ant-admin` and a two-digit version)."""
-
-    secret_type = "Anthropic admin key"
-    denylist = (_shape(r"sk-ant-admin\d{2}-[A-Za-z0-9_-]{20,}"),)
+def _detector(secret_type: str, pattern: re.Pattern[str]) -> RegexBasedDetector:
+    """A detect-secrets plugin that reports `pattern` as `secret_type`."""
+    name = secret_type.title().replace(" ", "").replace("-", "") + "Detector"
+    plugin = type(name, (RegexBasedDetector,), {"secret_type": secret_type, "denylist": (pattern,)})
+    return plugin()
 
 
-class OpenAIProjectKeyDetector(RegexBasedDetector):
-    """OpenAI project keys (`sk-proj-…`)."""
-
-    secret_type = "OpenAI project key"
-    denylist = (_shape(r"sk-proj-[A-Za-z0-9_-]{20,}"),)
-
-
-class OpenAIServiceAccountKeyDetector(RegexBasedDetector):
-    """OpenAI service-account keys (`sk-svcacct-…`)."""
-
-    secret_type = "OpenAI service-account key"
-    denylist = (_shape(r"sk-svcacct-[A-Za-z0-9_-]{20,}"),)
-
-
-class OpenAIAdminKeyDetector(RegexBasedDetector):
-    """OpenAI admin keys (`sk-admin-…`)."""
-
-    secret_type = "OpenAI admin key"
-    denylist = (_shape(r"sk-admin-[A-Za-z0-9_-]{20,}"),)
-
-
-class OpenAILegacyKeyDetector(RegexBasedDetector):
-    """OpenAI user keys from before projects: `sk-` and 48 letters or digits."""
-
-    secret_type = "OpenAI legacy key"
-    denylist = (_shape(r"sk-[A-Za-z0-9]{48}"),)
-
-
-class OpenAIKeyBodyDetector(RegexBasedDetector):
-    """The body of an OpenAI key whose `sk-…` prefix was cut off, found by its marker."""
-
-    secret_type = "OpenAI key"
-    denylist = (_shape(rf"[A-Za-z0-9_-]*[A-Za-z0-9]{{20}}{_OPENAI_MARKER}[A-Za-z0-9]{{20}}[A-Za-z0-9_-]*"),)
-
-
-class DeepSeekKeyDetector(RegexBasedDetector):
-    """DeepSeek API keys: `sk-` and 32 hexadecimal digits."""
-
-    secret_type = "DeepSeek API key"
-    denylist = (_shape(r"sk-[0-9a-f]{32}"),)
-
-
-class GoogleApiKeyDetector(RegexBasedDetector):
-    """Google API keys, which Gemini uses: `AIza` and 35 more characters."""
-
-    secret_type = "Google API key"
-    denylist = (_shape(r"AIza[0-9A-Za-z_-]{35}"),)
-
-
-class ZhipuKeyDetector(RegexBasedDetector):
-    """Zhipu / Z.AI keys: a 32-hex id, a dot, and a 16-character secret."""
-
-    secret_type = "Zhipu API key"
-    denylist = (_shape(r"[0-9a-f]{32}\.[A-Za-z0-9]{16}"),)
-
-
-class PrivateKeyBlockDetector(RegexBasedDetector):
-    """PEM private-key blocks of any algorithm, including the encrypted ones detect-secrets does not list."""
-
-    secret_type = PrivateKeyDetector.secret_type
-    denylist = (re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),)
-
-
-class AuthorizationHeaderDetector(RegexBasedDetector):
-    """Tokens sent in an HTTP header, as in a `curl -H` line: `Authorization: Bearer …`, `x-api-key: …`."""
-
-    secret_type = "Token in an HTTP header"
-    denylist = (
-        re.compile(
-            r"\b(?:authorization\s*:\s*bearer|x-api-key\s*:|x-goog-api-key\s*:)\s*"
-            r"([A-Za-z0-9][A-Za-z0-9._~+/=-]{11,})",
-            re.IGNORECASE,
-        ),
-    )
-
-
-class LiteLLMKeyDetector(RegexBasedDetector):
-    """LiteLLM master and virtual keys (`sk-` and at least 20 key characters), and any other `sk-` key."""
-
-    secret_type = "LiteLLM key"
-    denylist = (_shape(r"sk-[A-Za-z0-9_-]{20,}"),)
+# The key shapes of the documented providers and of LiteLLM, by the name a finding gives them.
+_ANTHROPIC_ADMIN = _detector("Anthropic admin key", _shape(r"sk-ant-admin\d{2}-[A-Za-z0-9_-]{20,}"))
+# API keys (`sk-ant-api` and a two-digit version) and the OAuth tokens of the same family.
+_ANTHROPIC_API = _detector("Anthropic API key", _shape(r"sk-ant-(?:api|oat|ort)\d{2}-[A-Za-z0-9_-]{20,}"))
+_OPENAI_PROJECT = _detector("OpenAI project key", _shape(r"sk-proj-[A-Za-z0-9_-]{20,}"))
+_OPENAI_SERVICE_ACCOUNT = _detector("OpenAI service-account key", _shape(r"sk-svcacct-[A-Za-z0-9_-]{20,}"))
+_OPENAI_ADMIN = _detector("OpenAI admin key", _shape(r"sk-admin-[A-Za-z0-9_-]{20,}"))
+# User keys from before projects: `sk-` and 48 letters or digits.
+_OPENAI_LEGACY = _detector("OpenAI legacy key", _shape(r"sk-[A-Za-z0-9]{48}"))
+# The body of an OpenAI key whose `sk-…` prefix was cut off, found by its marker.
+_OPENAI_BODY = _detector(
+    "OpenAI key", _shape(rf"[A-Za-z0-9_-]*[A-Za-z0-9]{{20}}{_OPENAI_MARKER}[A-Za-z0-9]{{20}}[A-Za-z0-9_-]*")
+)
+_DEEPSEEK = _detector("DeepSeek API key", _shape(r"sk-[0-9a-f]{32}"))
+# Google API keys, which Gemini uses: `AIza` and 35 more characters.
+_GOOGLE = _detector("Google API key", _shape(r"AIza[0-9A-Za-z_-]{35}"))
+# Zhipu / Z.AI keys: a 32-hex id, a dot, and a 16-character secret.
+_ZHIPU = _detector("Zhipu API key", _shape(r"[0-9a-f]{32}\.[A-Za-z0-9]{16}"))
+# PEM blocks of any algorithm, including the encrypted ones detect-secrets does not list.
+_PRIVATE_KEY_BLOCK = _detector(
+    PrivateKeyDetector.secret_type, re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+)
+# Tokens sent in an HTTP header, as in a `curl -H` line: `Authorization: Bearer …`, `x-api-key: …`.
+_HEADER_TOKEN = _detector(
+    "Token in an HTTP header",
+    re.compile(
+        r"\b(?:authorization\s*:\s*bearer|x-api-key\s*:|x-goog-api-key\s*:)\s*"
+        r"([A-Za-z0-9][A-Za-z0-9._~+/=-]{11,})",
+        re.IGNORECASE,
+    ),
+)
+# LiteLLM master and virtual keys (`sk-` and at least 20 key characters), and any other `sk-` key.
+_LITELLM = _detector("LiteLLM key", _shape(r"sk-[A-Za-z0-9_-]{20,}"))
 
 
 # Most specific first: where two detectors match the same text, the first one names it.
@@ -140,27 +87,27 @@ class LiteLLMKeyDetector(RegexBasedDetector):
 # report `"api_key": "YOUR_API_KEY"`, `sk-xxxx`, theme identifiers (`secret="__md_scope"`), subresource-integrity
 # hashes and addresses in the theme's source maps, while the shapes here and the env-file values find real leaks.
 DETECTORS: tuple[BasePlugin, ...] = (
-    AnthropicAdminKeyDetector(),
-    AnthropicApiKeyDetector(),
-    OpenAIProjectKeyDetector(),
-    OpenAIServiceAccountKeyDetector(),
-    OpenAIAdminKeyDetector(),
-    OpenAILegacyKeyDetector(),
+    _ANTHROPIC_ADMIN,
+    _ANTHROPIC_API,
+    _OPENAI_PROJECT,
+    _OPENAI_SERVICE_ACCOUNT,
+    _OPENAI_ADMIN,
+    _OPENAI_LEGACY,
     OpenAIDetector(),
-    DeepSeekKeyDetector(),
-    GoogleApiKeyDetector(),
-    ZhipuKeyDetector(),
+    _DEEPSEEK,
+    _GOOGLE,
+    _ZHIPU,
     JwtTokenDetector(),
     PrivateKeyDetector(),
-    PrivateKeyBlockDetector(),
+    _PRIVATE_KEY_BLOCK,
     AWSKeyDetector(),
     GitHubTokenDetector(),
     GitLabTokenDetector(),
     SlackDetector(),
     StripeDetector(),
-    OpenAIKeyBodyDetector(),
-    LiteLLMKeyDetector(),
-    AuthorizationHeaderDetector(),
+    _OPENAI_BODY,
+    _LITELLM,
+    _HEADER_TOKEN,
 )
 
 # What a runbook writes instead of a key: `sk-...`, `sk-xxxx`, `<KEY>`, `${VAR}`, `$VAR`, `os.environ/VAR`.
@@ -338,10 +285,7 @@ def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: 
     root = display_root if display_root is not None else site_dir.parent
 
     def shown(path: Path) -> str:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return str(path)
+        return display_path(path, root)
 
     if not site_dir.is_dir():
         reason = "is not a directory" if site_dir.exists() else "not found"
