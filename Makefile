@@ -22,8 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
 	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
 
-site: $(STAMP) ## Build the static site (Chinese at site/, English at site/en/)
-	$(PY) -m mkdocs build --strict
+site: $(STAMP) ## Build, gate and publish the site (Chinese at site/, English at site/en/)
+	$(PY) -m runbooks build --site-dir site
 
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate

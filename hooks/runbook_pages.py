@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -14,8 +13,6 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from runbooks.checks import Unreadable
-from runbooks.checks.secrets import scan_secrets
 from runbooks.loader import DataError, Dataset, load
 from runbooks.render import Labels, load_labels, nav, pages, render
 from runbooks.schema import LANGUAGES
@@ -58,7 +55,7 @@ def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    """After the default language, build every other language into its own subdirectory, then scan it all."""
+    """After the default language, build every other language into its own subdirectory."""
     if _BUILDS.pop(id(config)).lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
@@ -68,13 +65,6 @@ def on_post_build(config: MkDocsConfig) -> None:
             "strict": config.strict,
         }
         build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **overrides))
-    env_file = os.environ.get("RUNBOOKS_ENV_FILE")
-    try:
-        findings = scan_secrets(Path(config.site_dir), Path(env_file) if env_file else None)
-    except Unreadable as exc:
-        findings = exc.findings
-    if findings:
-        raise PluginError("the built site must not be published:\n" + "\n".join(map(str, findings)))
 
 
 # -------------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from runbooks.checks import Finding, Report, Unreadable
 from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.loader import DataError, Dataset, load
+from runbooks.publish import build_site, publish
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
@@ -94,12 +94,34 @@ def _check(args: argparse.Namespace) -> Report:
     report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
         site = Path(tmp) / "site"
-        built = _build(site, args.data, args.env_file)
+        built = build_site(site, args.data, site_url=args.site_url)
         if built:
             report.add([built])
             return report
         _run_gate(report, lambda: scan_secrets(site, args.env_file, display_root=Path(tmp)))
         _run_gate(report, lambda: check_links(site, site_url=args.site_url, display_root=Path(tmp)))
+    return report
+
+
+def _build(args: argparse.Namespace) -> Report:
+    """Build into a temporary directory, gate it, and replace the site directory only on success."""
+    from runbooks.checks.secrets import scan_secrets
+
+    def secrets(site: Path) -> list[Finding]:
+        return scan_secrets(site, args.env_file, display_root=site.parent)
+
+    def links(site: Path) -> list[Finding]:
+        return check_links(site, site_url=args.site_url, display_root=site.parent)
+
+    def build(site: Path) -> Finding | None:
+        return build_site(site, args.data, site_url=args.site_url)
+
+    report = Report()
+    if _load_into(report, args.data) is not None:
+        _run_gate(report, lambda: publish(args.site_dir, build, [secrets, links]))
+    if report.verdict != "pass":
+        kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"
+        report.add([Finding("not_published", kept, str(args.site_dir), severity="warning")])
     return report
 
 
@@ -126,24 +148,6 @@ def _run_gate(report: Report, gate: Callable[[], list[Finding]]) -> None:
     except Unreadable as exc:
         report.unreadable = True
         report.add(exc.findings)
-
-
-def _build(site: Path, data_dir: Path, env_file: Path | None) -> Finding | None:
-    """Build the site with MkDocs in a subprocess (this package never imports MkDocs)."""
-    env = {**os.environ, "RUNBOOKS_DATA": str(data_dir.resolve()), "NO_MKDOCS_2_WARNING": "1"}
-    if env_file:
-        env["RUNBOOKS_ENV_FILE"] = str(env_file.resolve())
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if result.returncode == 0:
-        return None
-    output = (result.stderr or result.stdout).strip()
-    return Finding("build_failed", "mkdocs build --strict failed:\n" + output, "mkdocs.yml")
 
 
 def _days(text: str) -> int:
@@ -260,6 +264,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", **data_dir)
     for flags, options in freshness:
         sub.add_argument(*flags, **options)
+
+    sub = command(
+        "build",
+        _build,
+        "build the site and publish it only if every gate passes",
+        "Builds both languages into a temporary directory beside the site directory, runs scan-secrets "
+        "and check-links on the result, and only then replaces the site directory. On any failure the "
+        "previous site is left untouched.",
+    )
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument(
+        "--site-dir", type=Path, default=Path("site"), metavar="DIR", help="where to publish (default: site)"
+    )
+    sub.add_argument("--env-file", type=Path, metavar="PATH", help="as for scan-secrets")
+    sub.add_argument("--site-url", **site_url)
 
     sub = command(
         "check",

@@ -165,25 +165,46 @@ def _fake_key() -> str:
     return "sk-" + "proj-" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(48))
 
 
-def test_a_secret_in_the_data_fails_the_build_and_check(tmp_path):
+def test_a_secret_in_the_data_fails_build_and_check_and_keeps_the_previous_site(tmp_path):
     key = _fake_key()
     data = valid_data()
     data["team"]["faqs"][0]["answer"]["en"] += f" For example {key}."
     data_dir = write_data(tmp_path, data)
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert build.returncode != 0
-    assert "must not be published" in build.stderr and "secret" in build.stderr
+    previous = tmp_path / "site"
+    previous.mkdir()
+    (previous / "index.html").write_text("previous build", encoding="utf-8")
+    build = _cli("build", "--data", str(data_dir), "--site-dir", str(previous))
+    assert build.returncode == 1
+    assert "secret" in build.stderr and "not_published" in build.stdout
     assert key not in build.stderr + build.stdout
+    assert [p.name for p in previous.iterdir()] == ["index.html"]
+    assert (previous / "index.html").read_text(encoding="utf-8") == "previous build"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "site"], "the temporary build was not removed"
     result = _cli("check", "--data", str(data_dir))
     assert result.returncode == 1
     assert key not in result.stdout + result.stderr
+
+
+def test_build_replaces_the_previous_site_when_every_gate_passes(tmp_path):
+    previous = tmp_path / "site"
+    (previous / "stale").mkdir(parents=True)
+    build = _cli("build", "--data", str(write_data(tmp_path, valid_data())), "--site-dir", str(previous))
+    assert build.returncode == 0, build.stderr
+    assert not (previous / "stale").exists()
+    assert (previous / "index.html").is_file() and (previous / "en" / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "site"]
+
+
+def test_invalid_data_keeps_the_previous_site(tmp_path):
+    data = valid_data()
+    data["providers"]["providers"]["acme"]["models"][0]["tier"] = "no-such-tier"
+    previous = tmp_path / "site"
+    previous.mkdir()
+    (previous / "index.html").write_text("previous build", encoding="utf-8")
+    build = _cli("build", "--data", str(write_data(tmp_path, data)), "--site-dir", str(previous))
+    assert build.returncode == 1
+    assert "providers.acme.models[0].tier" in build.stderr
+    assert (previous / "index.html").read_text(encoding="utf-8") == "previous build"
 
 
 def test_env_file_values_are_caught_in_check(tmp_path):
