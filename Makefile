@@ -8,6 +8,11 @@ PY     := $(VENV)/bin/python
 export NO_MKDOCS_2_WARNING := 1
 STAMP  := $(VENV)/.installed
 
+# LiteLLM's proxy is large and only needed by verify-live and sync-prices, so it has a venv of its own.
+LITELLM_VENV  := .venv-litellm
+LITELLM_PY    := $(LITELLM_VENV)/bin/python
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+
 .DEFAULT_GOAL := help
 .PHONY: help serve site validate check check-config test lint clean
 
@@ -17,6 +22,13 @@ help: ## List the targets
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
+	@test -x $(LITELLM_PY) || $(PYTHON) -m venv $(LITELLM_VENV)
+	@$(LITELLM_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-litellm.txt \
+	  || { echo "error: could not install the pinned LiteLLM proxy (requirements-litellm.txt) into $(LITELLM_VENV);" \
+	            "it needs Python 3.11 and access to PyPI" >&2; exit 1; }
 	@touch $@
 
 serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
@@ -42,4 +54,4 @@ test: $(STAMP) lint ## Run the linter and the whole test suite (builds the site 
 	$(PY) -m pytest
 
 clean: ## Remove the built site and caches (keeps .venv)
-	rm -rf site .pytest_cache .ruff_cache
+	rm -rf site site-public .pytest_cache .ruff_cache
