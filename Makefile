@@ -14,10 +14,10 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site validate check check-config test lint clean
+.PHONY: help serve site validate check check-config test lint clean verify-live chromium screenshots
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,17 @@ lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(STAMP) lint ## Run the linter and the whole test suite (builds the site once)
+test: $(STAMP) lint chromium ## Run the linter and the whole test suite, browser tests included (builds the site once)
 	$(PY) -m pytest
+
+verify-live: $(LITELLM_STAMP) ## Run the after-recharge smoke test as the page shows it against a real LiteLLM proxy
+	$(LITELLM_PY) -m pytest tests/live
+
+chromium: ## Check for Debian's Chromium and CJK fonts (the browser tests need them); install them as root
+	@scripts/ensure-chromium
+
+screenshots: $(STAMP) chromium ## Refresh the README's screenshots in docs/assets/screenshots/
+	$(PY) -m runbooks.screenshots --out docs/assets/screenshots
 
 clean: ## Remove the built site and caches (keeps .venv)
 	rm -rf site site-public .pytest_cache .ruff_cache

@@ -1,0 +1,173 @@
+"""The built site in a real browser: language switch, search, FAQ anchors, phone width, copy button, screenshots."""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from runbooks.render import all_faqs
+from runbooks.schema import LANGUAGES
+from runbooks.screenshots import shots, take_screenshots
+
+from ..built_pages import page_file, page_url, smoke_test_command_on_page, smoke_test_step_id
+from ..conftest import ROOT
+
+PHONE = {"width": 390, "height": 844}
+SEARCHES = [("zh", "充值"), ("en", "recharge")]
+TOP_RESULTS = 5
+
+
+def url_of(origin: str, lang: str, url: str) -> str:
+    """The served address of the page at `url` in `lang`."""
+    return origin + "/" + ("" if lang == LANGUAGES[0] else f"{lang}/") + url
+
+
+def test_the_language_switch_leads_from_the_chinese_to_the_english_openai_runbook(page, origin, site, dataset):
+    provider = dataset.providers.providers["openai"]
+    page.goto(url_of(origin, "zh", ""))
+    page.locator("article").get_by_role("link", name=provider.name("zh"), exact=True).first.click()
+    page.wait_for_url(url_of(origin, "zh", "providers/openai/"))
+    assert _heading(page) == provider.name("zh")
+
+    page.locator(".md-header .md-select").hover()
+    page.locator('.md-header a.md-select__link[hreflang="en"]').click()
+    page.wait_for_url(url_of(origin, "en", "providers/openai/"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert _heading(page) == provider.name("en")
+    assert _squeezed(provider.summary("en")) in _squeezed(page.locator("article").inner_text())
+
+
+def _heading(page) -> str:
+    return page.locator("article h1").inner_text().strip().removesuffix("¶").strip()
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s`]", "", text)
+
+
+def _search(page, origin: str, site: Path, lang: str, query: str) -> list[list[str]]:
+    """Type `query` into the search box of the home page in `lang`; return the links of each result, in order."""
+    page.goto(url_of(origin, lang, ""))
+    meta = "document.querySelector('.md-search-result__meta').textContent.trim()"
+    # The box says "initializing" until the search worker has loaded the index; type only after that.
+    soup = BeautifulSoup(page_file(site, lang, "").read_text(encoding="utf-8"), "html.parser")
+    initializing = soup.select_one(".md-search-result__meta").get_text().strip()
+    page.wait_for_function(f"text => {meta} !== text", arg=initializing)
+    ready = page.evaluate(f"() => {meta}")
+    page.locator("input.md-search__input").click()
+    page.keyboard.type(query)
+    # Characters off the keyboard layout arrive without a keyup, which is what the search listens to; an IME
+    # ends with one, so release a key that changes nothing.
+    page.keyboard.press("End")
+    page.wait_for_function(f"text => {meta} !== text", arg=ready)
+    results = []
+    for item in page.locator(".md-search-result__list > li.md-search-result__item").all():
+        hrefs = item.locator("a.md-search-result__link").evaluate_all("links => links.map(a => a.href)")
+        # Drop the `?h=` highlight parameter the search adds; keep the page and its anchor.
+        results.append([urlsplit(href)._replace(query="").geturl() for href in hrefs])
+    return results
+
+
+@pytest.mark.parametrize(("lang", "query"), SEARCHES)
+def test_search_puts_the_recharge_runbooks_first(page, origin, site, dataset, lang, query):
+    results = _search(page, origin, site, lang, query)[:TOP_RESULTS]
+    assert results, f"searching {query!r} found nothing"
+    links = [link for result in results for link in result]
+    recharge_steps = {url_of(origin, lang, f"providers/{pid}/#recharge") for pid in dataset.providers.providers}
+    after_recharge = url_of(origin, lang, page_url(dataset, "after-recharge"))
+    faq = url_of(origin, lang, page_url(dataset, "faq"))
+    assert recharge_steps & set(links), f"no provider's recharge steps among the first results: {results}"
+    assert any(link == after_recharge or link.startswith(faq) for link in links), (
+        f"neither the after-recharge runbook nor an FAQ entry among the first results: {results}"
+    )
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_search_for_nonsense_finds_nothing(page, origin, site, lang):
+    assert _search(page, origin, site, lang, "qqxzzyv") == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_faq_link_with_an_anchor_shows_its_question(page, origin, dataset, lang):
+    faqs = list(all_faqs(dataset).values())
+    for faq in (faqs[0], faqs[len(faqs) // 2], faqs[-1]):
+        page.goto(url_of(origin, lang, page_url(dataset, "faq")) + f"#{faq.id}")
+        question = page.locator(f"article [id='{faq.id}']")
+        question.wait_for()
+        assert _squeezed(faq.question(lang)) in _squeezed(question.inner_text())
+        header_bottom = page.locator(".md-header").bounding_box()["height"]
+        box = question.bounding_box()
+        viewport = page.viewport_size
+        assert header_bottom <= box["y"] < viewport["height"], (faq.id, box, header_bottom)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(page, origin, site):
+    page.set_viewport_size(PHONE)
+    html_files = sorted(site.rglob("*.html"))
+    assert len(html_files) > 20
+    too_wide = {}
+    for html_file in html_files:
+        path = html_file.relative_to(site).as_posix().removesuffix("index.html")
+        page.goto(f"{origin}/{path}")
+        widths = _widths(page)
+        if widths[0] > widths[1]:
+            too_wide[path] = widths
+    assert not too_wide, f"pages wider than {PHONE['width']} px (scrollWidth, clientWidth): {too_wide}"
+
+
+def test_the_width_check_notices_a_page_that_scrolls_sideways(page, origin):
+    page.set_viewport_size(PHONE)
+    page.goto(url_of(origin, "en", ""))
+    scroll_width, client_width = _widths(page)
+    assert scroll_width <= client_width == PHONE["width"]
+    page.evaluate(
+        "document.querySelector('article').insertAdjacentHTML('beforeend', '<div style=\"width: 800px\">x</div>')"
+    )
+    scroll_width, client_width = _widths(page)
+    assert scroll_width > client_width
+
+
+def _widths(page) -> tuple[int, int]:
+    """How wide the page's content is, and how wide the window shows it."""
+    return tuple(page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_copy_button_copies_the_smoke_test_command(page, origin, site, dataset, lang):
+    page.set_viewport_size(PHONE)
+    page.goto(url_of(origin, lang, page_url(dataset, "after-recharge")))
+    page.evaluate("navigator.clipboard.writeText('')")
+    block = page.locator(f"article h2#{smoke_test_step_id(dataset)} ~ .highlight").first
+    block.locator("button[data-clipboard-target]").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    shown = smoke_test_command_on_page(site, dataset, lang)
+    assert copied.removesuffix("\n") == shown
+    server = dataset.team.server
+    assert f"curl -sS {server.proxy_url}/v1/chat/completions" in copied
+    assert f'"model": "{server.smoke_test_model}"' in copied
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_screenshots_show_each_page_at_desktop_size(browser, origin, dataset, tmp_path):
+    written = take_screenshots(browser, origin, tmp_path, dataset)
+    assert sorted(p.name for p in written) == sorted(shot.file_name for shot in shots(dataset))
+    assert {_png_size(p) for p in written} == {(1280, 800)}
+
+
+def test_the_readme_shows_the_committed_screenshots(dataset):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for shot in shots(dataset):
+        committed = ROOT / "docs" / "assets" / "screenshots" / shot.file_name
+        assert committed.is_file(), f"{committed} is missing: run `make screenshots`"
+        assert _png_size(committed) == (1280, 800)
+        assert f"docs/assets/screenshots/{shot.file_name}" in readme
