@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from playwright.sync_api import expect
 
 from runbooks.render import all_faqs
 from runbooks.schema import LANGUAGES
@@ -93,17 +94,19 @@ def test_a_search_for_nonsense_finds_nothing(page, origin, site, lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_an_faq_link_with_an_anchor_shows_its_question(page, origin, dataset, lang):
+def test_an_faq_link_with_an_anchor_shows_its_question(browser, origin, dataset, lang):
     faqs = list(all_faqs(dataset).values())
     for faq in (faqs[0], faqs[len(faqs) // 2], faqs[-1]):
-        page.goto(url_of(origin, lang, page_url(dataset, "faq")) + f"#{faq.id}")
-        question = page.locator(f"article [id='{faq.id}']")
-        question.wait_for()
-        assert _squeezed(faq.question(lang)) in _squeezed(question.inner_text())
-        header_bottom = page.locator(".md-header").bounding_box()["height"]
-        box = question.bounding_box()
-        viewport = page.viewport_size
-        assert header_bottom <= box["y"] < viewport["height"], (faq.id, box, header_bottom)
+        page = browser.new_page()
+        try:
+            page.goto(url_of(origin, lang, page_url(dataset, "faq")) + f"#{faq.id}")
+            question = page.locator(f"article [id='{faq.id}']")
+            expect(question).to_be_in_viewport()
+            assert _squeezed(faq.question(lang)) in _squeezed(question.inner_text())
+            header_bottom = page.locator(".md-header").bounding_box()["height"]
+            assert question.bounding_box()["y"] >= header_bottom, f"#{faq.id} is hidden under the header"
+        finally:
+            page.close()
 
 
 def test_no_page_scrolls_sideways_on_a_phone(page, origin, site):
