@@ -60,11 +60,12 @@ def _search(page, origin: str, site: Path, lang: str, query: str) -> list[list[s
     initializing = soup.select_one(".md-search-result__meta").get_text().strip()
     page.wait_for_function(f"text => {meta} !== text", arg=initializing)
     ready = page.evaluate(f"() => {meta}")
-    page.locator("input.md-search__input").click()
-    page.keyboard.type(query)
-    # Characters off the keyboard layout arrive without a keyup, which is what the search listens to; an IME
-    # ends with one, so release a key that changes nothing.
-    page.keyboard.press("End")
+    box = page.locator("input.md-search__input")
+    box.click()
+    # The whole query at once, as an input method commits it, then the keyup the search listens to: one search
+    # for the full query, not one per letter whose results could be read while the next ones replace them.
+    box.fill(query)
+    box.press("End")
     page.wait_for_function(f"text => {meta} !== text", arg=ready)
     results = []
     for item in page.locator(".md-search-result__list > li.md-search-result__item").all():
