@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 import json
@@ -9,7 +10,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from pydantic import RootModel, ValidationError
@@ -95,6 +96,7 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
+        verified=verified_dates(page, dataset),
         **page.context,
     )
 
@@ -120,6 +122,27 @@ def _load_labels(path: str) -> Labels:
 
 
 # --- Facts the templates and the tests share ----------------------------------------------------
+
+
+class Verified(NamedTuple):
+    """The dates a page's facts were last verified: the oldest and the newest of its sources."""
+
+    oldest: dt.date
+    newest: dt.date
+
+
+def verified_dates(page: Page, dataset: Dataset) -> Verified:
+    """When the facts on `page` were verified: its provider's date, or the span over every data file."""
+    if page.kind == "provider":
+        day = dataset.providers.providers[page.context["pid"]].verified_on
+        return Verified(day, day)
+    days = [dataset.team.verified_on, *(p.verified_on for p in dataset.providers.providers.values())]
+    return Verified(min(days), max(days))
+
+
+def faq_providers(faq: Faq, owner: str | None = None) -> list[str]:
+    """The ids of the providers an FAQ entry concerns: the one it is filed under first, then those it names."""
+    return list(dict.fromkeys([owner, *faq.providers] if owner else faq.providers))
 
 
 def all_faqs(dataset: Dataset) -> dict[str, Faq]:
@@ -253,6 +276,7 @@ def _environment(templates: str) -> jinja2.Environment:
         error_catalog=error_catalog,
         models_by_tier=models_by_tier,
         join_text=join_text,
+        faq_providers=faq_providers,
         url_kinds=("console", "billing", "api_keys", "usage"),
     )
     return env

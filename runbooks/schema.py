@@ -109,15 +109,42 @@ class RechargeStep(Strict):
     link: UrlKind | None = None
 
 
+MAX_ANSWER_SENTENCES = 2
+"""A direct answer is quotable on its own: this many sentences at most, per language."""
+
+_CODE_SPANS = re.compile(r"`[^`]*`")
+_SENTENCE_END = re.compile(r"[。！？]|[.!?](?=\s|$)")
+
+
+def sentence_count(text: str) -> int:
+    """How many sentences `text` has; a period inside a code span or a number does not end one."""
+    plain = _CODE_SPANS.sub("x", text.strip())
+    ends = len(_SENTENCE_END.findall(plain))
+    return ends + (0 if _SENTENCE_END.search(plain[-1:]) else 1)
+
+
+def _direct(answer: Text) -> Text:
+    for lang in LANGUAGES:
+        count = sentence_count(answer(lang))
+        if count > MAX_ANSWER_SENTENCES:
+            raise ValueError(
+                f"the {lang} answer has {count} sentences; answer directly in at most {MAX_ANSWER_SENTENCES} "
+                "and move the rest to `basis`"
+            )
+    return answer
+
+
 class Faq(Strict):
-    """A question people ask, answered directly first, then with its basis and next steps."""
+    """A question people ask: a direct answer first, then its basis, its limits and the next steps."""
 
     id: Slug
     question: Text
-    answer: Text
-    details: Text | None = None
+    answer: Annotated[Text, AfterValidator(_direct)]
+    basis: Text
+    boundary: Text
     next_steps: list[Text] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
+    providers: list[Slug] = Field(default_factory=list)
 
 
 class ErrorCode(Strict):
@@ -310,11 +337,12 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
             if err.code in seen_codes:
                 yield Rule("providers", (*base, "errors", n, "code"), f"error code '{err.code}' is listed twice")
             seen_codes.add(err.code)
+    pids = list(providers.providers)
     for pid, p in providers.providers.items():
         for n, faq in enumerate(p.faqs):
-            yield from _related("providers", ("providers", pid, "faqs", n), faq, faq_owner)
+            yield from _related("providers", ("providers", pid, "faqs", n), faq, faq_owner, pids)
     for n, faq in enumerate(team.faqs):
-        yield from _related("team", ("faqs", n), faq, faq_owner)
+        yield from _related("team", ("faqs", n), faq, faq_owner, pids)
     if team.server.smoke_test_model not in model_owner:
         yield Rule(
             "team",
@@ -338,12 +366,23 @@ def _unique_ids(team: TeamFile) -> Iterator[Rule]:
             seen.add(item.id)
 
 
-def _related(file: str, path: Path, faq: Faq, known: dict[str, Path]) -> Iterator[Rule]:
+FAQ_SECTION_ANCHORS = ("general",)
+"""Anchors of the FAQ page's own sections (besides one per provider id), which no FAQ id may take."""
+
+
+def _related(file: str, path: Path, faq: Faq, known: dict[str, Path], pids: list[str]) -> Iterator[Rule]:
+    if faq.id in pids or faq.id in FAQ_SECTION_ANCHORS:
+        yield Rule(
+            file, (*path, "id"), f"'{faq.id}' is already the anchor of a section of the FAQ page; pick another id"
+        )
     for n, target in enumerate(faq.related):
         if target not in known:
             yield Rule(file, (*path, "related", n), f"'{target}' names no FAQ")
         elif target == faq.id:
             yield Rule(file, (*path, "related", n), "an FAQ cannot be related to itself")
+    for n, pid in enumerate(faq.providers):
+        if pid not in pids:
+            yield Rule(file, (*path, "providers", n), f"'{pid}' is not a documented provider; known: {', '.join(pids)}")
 
 
 def off_domain_urls(provider: Provider) -> list[tuple[str, str]]:

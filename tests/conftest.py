@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,6 +29,8 @@ def _faq(fid: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
         "id": fid,
         "question": _text(zh + "？", en + "?"),
         "answer": _text(f"{zh}的答案。", f"The answer to {en}."),
+        "basis": _text(f"{zh}的依据。", f"Why: {en}."),
+        "boundary": _text(f"{zh}的适用边界。", f"When it does not apply: {en}."),
         **extra,
     }
 
@@ -198,6 +201,10 @@ def data_factory(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+SITE_URL = "http://127.0.0.1:8000/"
+"""The URL the session's site is built for."""
+
+
 @pytest.fixture(scope="session")
 def dataset() -> Dataset:
     """The project's real data."""
@@ -214,6 +221,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "SITE_URL": SITE_URL, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
     return out
