@@ -14,7 +14,7 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site validate check check-config test lint clean
+.PHONY: help serve site public validate check check-config test lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +34,11 @@ $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
 serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
 	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
 
-site: $(STAMP) ## Build, gate and publish the site (Chinese at site/, English at site/en/)
-	$(PY) -m runbooks build --site-dir site
+site: $(STAMP) ## Build, gate and publish the team's internal site (every fact, noindex) into site/
+	$(PY) -m runbooks build --audience internal --site-dir site
+
+public: $(STAMP) ## Build, gate (incl. check-public) and publish the public site (public facts only) into site-public/
+	$(PY) -m runbooks build --audience public --site-dir site-public
 
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate

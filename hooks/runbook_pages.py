@@ -21,6 +21,7 @@ from runbooks.loader import DataError, Dataset, load
 from runbooks.render import Labels, load_labels, nav, pages, render
 from runbooks.render import Page as RunbookPage
 from runbooks.schema import LANGUAGES
+from runbooks.visibility import AUDIENCES, WithheldError, public_view
 
 # -------------------------------------------------------------------------------------------------
 # Hooks
@@ -32,13 +33,20 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     # The search plugin segments Chinese with jieba, which logs its dictionary loading at INFO to stderr.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     lang = _language(config)
+    audience = config.extra.get("audience") or "internal"
+    if audience not in AUDIENCES:
+        raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
     try:
         dataset = load(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
         labels = load_labels()
-    except DataError as exc:
+        if audience == "public":
+            dataset = public_view(dataset)
+    except (DataError, WithheldError) as exc:
         raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
+    # The team's site must not be indexed even if it is exposed by mistake.
+    config.extra["robots"] = "noindex, nofollow" if audience == "internal" else ""
     site = {page.path: page for page in pages(dataset, labels)}
-    _BUILDS[id(config)] = _Build(dataset, labels, lang, _site_url(config, lang), site)
+    _BUILDS[id(config)] = _Build(dataset, labels, lang, _site_url(config, lang), site, audience)
     config.nav = nav(dataset, lang, labels)
     return config
 
@@ -47,7 +55,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add one generated Markdown file per runbook page, rendered in this build's language."""
     run = _BUILDS[id(config)]
     for page in run.pages.values():
-        files.append(File.generated(config, page.path, content=render(page, run.dataset, run.lang, run.labels)))
+        files.append(File.generated(config, page.path, content=_render(run, page)))
     return files
 
 
@@ -73,7 +81,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     """Write the files for answer engines; after the default language, build every other one into a subdirectory."""
     run = _BUILDS.pop(id(config))
     site_dir = Path(config.site_dir)
-    _write_llms_files(run, site_dir, config.site_name)
+    _write_mirrors(run, site_dir)
+    if run.audience == "public":
+        _write_llms_files(run, site_dir, config.site_name)
     if run.lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
@@ -98,24 +108,36 @@ def _language(config: MkDocsConfig) -> str:
     return lang
 
 
+def _render(run: _Build, page: RunbookPage) -> str:
+    try:
+        return render(page, run.dataset, run.lang, run.labels)
+    except WithheldError as exc:
+        raise PluginError(f"{page.path} ({run.audience} site): {exc}") from None
+
+
+def _write_mirrors(run: _Build, site_dir: Path) -> None:
+    """A Markdown mirror of every page, at its URL + `.md`."""
+    for page in run.pages.values():
+        _write(site_dir / answers.mirror_path(page), answers.markdown_mirror(_render(run, page)))
+
+
 def _write_llms_files(run: _Build, site_dir: Path, title: str) -> None:
-    """llms.txt, llms-full.txt and a Markdown mirror of every page, in this build's language."""
+    """llms.txt and llms-full.txt in this build's language."""
     args = (run.dataset, run.lang, run.site_url)
     _write(site_dir / "llms.txt", answers.llms_txt(*args, title=title, labels=run.labels))
     _write(site_dir / "llms-full.txt", answers.llms_full_txt(*args, title=title, labels=run.labels))
-    for page in run.pages.values():
-        markdown = render(page, run.dataset, run.lang, run.labels)
-        _write(site_dir / answers.mirror_path(page), answers.markdown_mirror(markdown))
 
 
 def _write_site_files(run: _Build, site_dir: Path) -> None:
-    """One sitemap for every language, and the JSON exports with their schemas, at the site root."""
-    for lang in LANGUAGES[1:]:
+    """At the site root: robots.txt, one sitemap for every language (public only), the JSON exports."""
+    for lang in LANGUAGES:
         for name in ("sitemap.xml", "sitemap.xml.gz"):
-            (site_dir / lang / name).unlink(missing_ok=True)
-    sitemap = answers.sitemap_xml(run.dataset, run.site_url, run.labels)
-    _write(site_dir / "sitemap.xml", sitemap)
-    (site_dir / "sitemap.xml.gz").write_bytes(gzip.compress(sitemap.encode("utf-8"), mtime=0))
+            (site_dir / ("" if lang == LANGUAGES[0] else lang) / name).unlink(missing_ok=True)
+    _write(site_dir / "robots.txt", answers.robots_txt(run.site_url, public=run.audience == "public"))
+    if run.audience == "public":
+        sitemap = answers.sitemap_xml(run.dataset, run.site_url, run.labels)
+        _write(site_dir / "sitemap.xml", sitemap)
+        (site_dir / "sitemap.xml.gz").write_bytes(gzip.compress(sitemap.encode("utf-8"), mtime=0))
     exports = {
         "providers.json": answers.providers_export(run.dataset, run.site_url, run.labels),
         "faq.json": answers.faq_export(run.dataset, run.site_url, run.labels),
@@ -159,6 +181,7 @@ class _Build:
     lang: str
     site_url: str
     pages: dict[str, RunbookPage]
+    audience: str
 
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),

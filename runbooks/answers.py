@@ -275,7 +275,7 @@ def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = No
             summary=_text(p.summary),
             env_var=p.env_var,
             litellm_prefix=p.litellm_prefix,
-            urls=p.urls.model_dump(),
+            urls=p.urls.model_dump(exclude={"visibility"}),
             models=[
                 ExportModel(
                     name=m.name, upstream=m.upstream, litellm_model=f"{p.litellm_prefix}/{m.upstream}", tier=m.tier
@@ -321,6 +321,16 @@ def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) ->
         questions=questions,
     )
     return export.model_dump(mode="json")
+
+
+# --- Crawlers -------------------------------------------------------------------------------------
+
+
+def robots_txt(site_url: str, *, public: bool) -> str:
+    """robots.txt: the public site points crawlers at its sitemap; the team's site turns every crawler away."""
+    if not public:
+        return "# The team's internal runbooks: not for indexing.\nUser-agent: *\nDisallow: /\n"
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site_url}sitemap.xml\n"
 
 
 # --- Sitemap --------------------------------------------------------------------------------------

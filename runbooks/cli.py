@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.loader import DataError, Dataset, load
 from runbooks.publish import build_site, publish
+from runbooks.visibility import AUDIENCES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
@@ -72,6 +74,16 @@ def _check_links(args: argparse.Namespace) -> Report:
     return report
 
 
+def _check_public(args: argparse.Namespace) -> Report:
+    from runbooks.checks.public import check_public
+
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        _run_gate(report, lambda: check_public(args.dir, dataset, display_root=Path.cwd()))
+    return report
+
+
 def _check_freshness(args: argparse.Namespace) -> Report:
     report = Report()
     dataset = _load_into(report, args.data)
@@ -93,14 +105,26 @@ def _check(args: argparse.Namespace) -> Report:
     _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
     report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
-        site = Path(tmp) / "site"
-        built = build_site(site, args.data, site_url=args.site_url)
-        if built:
-            report.add([built])
-            return report
-        _run_gate(report, lambda: scan_secrets(site, args.env_file, display_root=Path(tmp)))
-        _run_gate(report, lambda: check_links(site, site_url=args.site_url, display_root=Path(tmp)))
+        for audience in AUDIENCES:
+            site = Path(tmp) / f"site-{audience}"
+            built = build_site(site, args.data, site_url=args.site_url, audience=audience)
+            if built:
+                report.add([built])
+                continue
+            _run_gate(report, functools.partial(scan_secrets, site, args.env_file, display_root=Path(tmp)))
+            _run_gate(report, functools.partial(check_links, site, site_url=args.site_url, display_root=Path(tmp)))
+            for gate in _audience_gates(audience, dataset):
+                _run_gate(report, functools.partial(gate, site))
     return report
+
+
+def _audience_gates(audience: str, dataset: Dataset) -> list[Callable[[Path], list[Finding]]]:
+    """The gates only one audience's build has: the public one must hold no internal fact."""
+    from runbooks.checks.public import check_public
+
+    if audience != "public":
+        return []
+    return [lambda site: check_public(site, dataset, display_root=site.parent)]
 
 
 def _build(args: argparse.Namespace) -> Report:
@@ -114,11 +138,13 @@ def _build(args: argparse.Namespace) -> Report:
         return check_links(site, site_url=args.site_url, display_root=site.parent)
 
     def build(site: Path) -> Finding | None:
-        return build_site(site, args.data, site_url=args.site_url)
+        return build_site(site, args.data, site_url=args.site_url, audience=args.audience)
 
     report = Report()
-    if _load_into(report, args.data) is not None:
-        _run_gate(report, lambda: publish(args.site_dir, build, [secrets, links]))
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        gates = [secrets, links, *_audience_gates(args.audience, dataset)]
+        _run_gate(report, lambda: publish(args.site_dir, build, gates))
     if report.verdict != "pass":
         kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"
         report.add([Finding("not_published", kept, str(args.site_dir), severity="warning")])
@@ -256,6 +282,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub = command(
+        "check-public",
+        _check_public,
+        "check that a public build holds no internal fact",
+        "Every value the data marks internal (the shared account, server paths, ops steps, roles, and "
+        "whatever carries visibility: internal) is looked for in every file of DIR: HTML, search index, "
+        "sitemap, llms.txt, JSON exports and .md mirrors, with escapes undone.",
+    )
+    sub.add_argument("dir", type=Path, metavar="DIR", help="the public build, e.g. site-public")
+    sub.add_argument("--data", **data_dir)
+
+    sub = command(
         "check-freshness",
         _check_freshness,
         "flag provider facts that nobody has verified recently",
@@ -275,6 +312,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--data", **data_dir)
     sub.add_argument(
+        "--audience",
+        choices=AUDIENCES,
+        default="internal",
+        help="internal: every fact, for the team, marked noindex; public: only public facts, checked by "
+        "check-public (default: internal)",
+    )
+    sub.add_argument(
         "--site-dir", type=Path, default=Path("site"), metavar="DIR", help="where to publish (default: site)"
     )
     sub.add_argument("--env-file", type=Path, metavar="PATH", help="as for scan-secrets")
@@ -284,8 +328,9 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         _check,
         "run every gate on the repository",
-        "validate, check-config, payment links and freshness, a strict build into a temporary "
-        "directory, then scan-secrets and check-links on what was built.",
+        "validate, check-config, payment links and freshness, then a strict build of each audience into a "
+        "temporary directory with scan-secrets and check-links on what was built, and check-public on the "
+        "public build.",
     )
     sub.add_argument("--data", **data_dir)
     sub.add_argument(

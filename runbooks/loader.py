@@ -165,7 +165,10 @@ def _allowed_keys(schema: type[BaseModel], path: Path) -> list[str]:
         else:
             return []
     node = _unwrap(node)
-    return list(node.model_fields) if _is_model(node) else []
+    if not _is_model(node):
+        return []
+    # `visibility` is allowed on every record; the record's own keys come first.
+    return sorted(node.model_fields, key=lambda key: key == "visibility")
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -46,7 +46,7 @@ class Labels(RootModel[dict[str, Text]]):
 
 
 def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
-    """Every page of the site, in navigation order."""
+    """Every page of the site, in navigation order; a page whose facts are all withheld is left out."""
     words = (labels or load_labels()).root
     out = [Page("index.md", "home", words["page_home"])]
     for pid, provider in dataset.providers.providers.items():
@@ -59,8 +59,15 @@ def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
         ("errors", "troubleshooting"),
         ("cost-control", None),
     ):
-        out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
+        if has_page(dataset, kind):
+            out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
     return out
+
+
+def has_page(dataset: Dataset, kind: str) -> bool:
+    """Whether the site has a page of `kind`: the team-only pages exist only when their facts are shown."""
+    made_of = {"after-recharge": dataset.team.after_recharge, "roles": dataset.team.roles}
+    return bool(made_of.get(kind, True))
 
 
 def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[str, Any]]:
@@ -97,6 +104,7 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
         verified=verified_dates(page, dataset),
+        has_page=lambda kind: has_page(dataset, kind),
         **page.context,
     )
 

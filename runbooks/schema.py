@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -16,10 +17,32 @@ Path = tuple[str | int, ...]
 """A location inside the data, as pydantic reports it: ("providers", "openai", "models", 1)."""
 
 
+Visibility = Literal["public", "internal"]
+PUBLIC: Visibility = "public"
+INTERNAL: Visibility = "internal"
+
+
+@dataclass(frozen=True)
+class DefaultVisibility:
+    """Field metadata: who may read this field's facts unless the data says otherwise."""
+
+    visibility: Visibility
+
+
+Internal = DefaultVisibility(INTERNAL)
+"""Marks a field whose facts only the team may read (the shared account, server paths, ops steps, roles)."""
+
+
 class Strict(BaseModel):
-    """Base of every model: unknown keys are errors, values are not coerced between types."""
+    """Base of every model: unknown keys are errors, values are not coerced between types.
+
+    Every record may say who may read it with `visibility: public | internal`; without it, a fact
+    takes its field's default (see `Internal` below), else the visibility of the record around it.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    visibility: Visibility | None = None
 
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -59,8 +82,8 @@ VerifiedOn = Annotated[dt.date, AfterValidator(_not_future)]
 
 
 def _absolute_posix(path: str) -> str:
-    if not path.startswith("/") or re.search(r"\s", path):
-        raise ValueError("must be an absolute path on the server, without spaces")
+    if not re.fullmatch(r"(/[A-Za-z0-9._~+@%-]+)+/?", path):
+        raise ValueError("must be an absolute path on the server made of letters, digits and . _ ~ + @ % -")
     return path
 
 
@@ -191,7 +214,7 @@ class ProvidersFile(Strict):
 class Account(Strict):
     """The shared login the team uses on every provider console."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    email: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}$")]
     scope: Text
     two_factor: Text
 
@@ -260,11 +283,11 @@ class TeamFile(Strict):
     """The whole of data/team.yaml: facts about the team rather than about one provider."""
 
     team: Text
-    account: Account
-    server: Server
-    never_share: list[Text] = Field(min_length=1)
-    after_recharge: list[OpsStep] = Field(min_length=1)
-    roles: list[Role] = Field(min_length=1)
+    account: Annotated[Account, Internal]
+    server: Annotated[Server, Internal]
+    never_share: Annotated[list[Text], Internal] = Field(min_length=1)
+    after_recharge: Annotated[list[OpsStep], Internal] = Field(min_length=1)
+    roles: Annotated[list[Role], Internal] = Field(min_length=1)
     faqs: list[Faq] = Field(min_length=1)
     cost_control: CostControl
     verified_on: VerifiedOn
@@ -389,7 +412,7 @@ def off_domain_urls(provider: Provider) -> list[tuple[str, str]]:
     """The (kind, url) pairs of the provider's pages whose host is not one of its domains."""
     return [
         (kind, url)
-        for kind, url in provider.urls.model_dump().items()
+        for kind, url in provider.urls.model_dump(exclude={"visibility"}).items()
         if not any(host_of(url) == d or host_of(url).endswith("." + d) for d in provider.domains)
     ]
 

@@ -212,16 +212,34 @@ def dataset() -> Dataset:
 
 
 @pytest.fixture(scope="session")
+def public_dataset(dataset: Dataset) -> Dataset:
+    """The real data as the public site sees it."""
+    from runbooks.visibility import public_view
+
+    return public_view(dataset)
+
+
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real site, built once with `mkdocs build --strict` (Chinese at the root, English under en/)."""
-    out = tmp_path_factory.mktemp("site")
+    """The team's site from the real data, built once (Chinese at the root, English under en/)."""
+    return build_real_site(tmp_path_factory.mktemp("site"), "internal")
+
+
+@pytest.fixture(scope="session")
+def public_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The public site from the real data, built once."""
+    return build_real_site(tmp_path_factory.mktemp("site-public"), "public")
+
+
+def build_real_site(out: Path, audience: str) -> Path:
+    """Build the real data for `audience` into `out` with `mkdocs build --strict`."""
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "SITE_URL": SITE_URL, "NO_MKDOCS_2_WARNING": "1"},
+        env={**os.environ, "SITE_URL": SITE_URL, "RUNBOOKS_AUDIENCE": audience, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
     return out

@@ -179,10 +179,12 @@ def test_sitemap_lists_every_page_in_every_language_with_alternates(dataset):
 # --- The built site -------------------------------------------------------------------------------
 
 
-def test_faq_json_ld_equals_the_visible_questions_and_answers(site, dataset):
+def test_faq_json_ld_equals_the_visible_questions_and_answers(public_site, public_dataset):
     for lang in LANGUAGES:
         soup = _soup(
-            _file_of(site, answers.page_url(next(p for p in pages(dataset) if p.kind == "faq"), SITE_URL, lang))
+            _file_of(
+                public_site, answers.page_url(next(p for p in pages(public_dataset) if p.kind == "faq"), SITE_URL, lang)
+            )
         )
         [data] = _jsonld(soup)
         assert data["@type"] == "FAQPage" and data["inLanguage"] == soup.html["lang"] == lang
@@ -190,25 +192,25 @@ def test_faq_json_ld_equals_the_visible_questions_and_answers(site, dataset):
         assert data["dateModified"] in soup.select_one("article .admonition").get_text()
         in_jsonld = {urlsplit(q["url"]).fragment: (q["name"], q["acceptedAnswer"]["text"]) for q in data["mainEntity"]}
         assert in_jsonld == _visible_faq(soup)
-        assert len(in_jsonld) == len(all_faqs(dataset))
+        assert len(in_jsonld) == len(all_faqs(public_dataset))
 
 
-def test_faq_anchors_are_identical_across_languages_and_unique(site, dataset):
-    faq = next(p for p in pages(dataset) if p.kind == "faq")
+def test_faq_anchors_are_identical_across_languages_and_unique(public_site, public_dataset):
+    faq = next(p for p in pages(public_dataset) if p.kind == "faq")
     anchors = {}
     for lang in LANGUAGES:
-        soup = _soup(_file_of(site, answers.page_url(faq, SITE_URL, lang)))
+        soup = _soup(_file_of(public_site, answers.page_url(faq, SITE_URL, lang)))
         ids = _ids(soup)
         assert len(ids) == len(set(ids)), f"duplicate ids on the {lang} FAQ page"
         anchors[lang] = list(_visible_faq(soup))
         assert all(re.fullmatch(r"[a-z0-9-]+", a) for a in anchors[lang])
-    assert anchors["zh"] == anchors["en"] == list(all_faqs(dataset))
+    assert anchors["zh"] == anchors["en"] == list(all_faqs(public_dataset))
 
 
-def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pages(site, dataset):
-    for page in pages(dataset):
+def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pages(public_site, public_dataset):
+    for page in pages(public_dataset):
         for lang in LANGUAGES:
-            soup = _soup(_file_of(site, answers.page_url(page, SITE_URL, lang)))
+            soup = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang)))
             canonical = soup.select_one('link[rel="canonical"]')["href"]
             assert canonical == answers.page_url(page, SITE_URL, lang)
             links = {link["hreflang"]: link["href"] for link in soup.select('link[rel="alternate"][hreflang]')}
@@ -216,17 +218,17 @@ def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pag
             assert links["x-default"] == links[LANGUAGES[0]]
             for href in links.values():
                 assert urlsplit(href).scheme in ("http", "https"), href
-                assert _file_of(site, href).is_file(), href
+                assert _file_of(public_site, href).is_file(), href
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_llms_txt_of_the_site_parses_and_its_links_exist(site, lang):
-    base = site if lang == LANGUAGES[0] else site / lang
+def test_llms_txt_of_the_site_parses_and_its_links_exist(public_site, lang):
+    base = public_site if lang == LANGUAGES[0] else public_site / lang
     parsed = _parse_llms_txt((base / "llms.txt").read_text(encoding="utf-8"))
     for items in parsed["sections"].values():
         for item in items:
             url, fragment = urldefrag(item["url"])
-            target = _file_of(site, url)
+            target = _file_of(public_site, url)
             assert target.is_file(), item["url"]
             if fragment:
                 assert fragment in _ids(_soup(target)), item["url"]
@@ -237,45 +239,45 @@ def test_llms_txt_of_the_site_parses_and_its_links_exist(site, lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_page_has_a_markdown_mirror_at_its_url_plus_md(site, dataset, lang):
-    base = site if lang == LANGUAGES[0] else site / lang
-    for page in pages(dataset):
+def test_every_page_has_a_markdown_mirror_at_its_url_plus_md(public_site, public_dataset, lang):
+    base = public_site if lang == LANGUAGES[0] else public_site / lang
+    for page in pages(public_dataset):
         mirror = base / answers.mirror_path(page)
         assert mirror.is_file(), mirror
         text = mirror.read_text(encoding="utf-8")
-        h1 = _soup(_file_of(site, answers.page_url(page, SITE_URL, lang))).select_one("article h1")
+        h1 = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang))).select_one("article h1")
         heading = "".join(t for t in h1.find_all(string=True) if "headerlink" not in t.parent.get("class", []))
         assert text.splitlines()[0] == "# " + heading.strip()
         assert "{ #" not in text and "{ ." not in text
 
 
-def test_json_exports_at_the_root_validate_against_the_schemas_beside_them(site, dataset):
+def test_json_exports_at_the_root_validate_against_the_schemas_beside_them(public_site, public_dataset):
     for name in answers.EXPORTS:
-        document = json.loads((site / name).read_text(encoding="utf-8"))
-        schema = json.loads((site / answers.schema_name(name)).read_text(encoding="utf-8"))
+        document = json.loads((public_site / name).read_text(encoding="utf-8"))
+        schema = json.loads((public_site / answers.schema_name(name)).read_text(encoding="utf-8"))
         jsonschema.validate(document, schema)
-    faq = json.loads((site / "faq.json").read_text(encoding="utf-8"))
-    assert [q["id"] for q in faq["questions"]] == list(all_faqs(dataset))
-    providers = json.loads((site / "providers.json").read_text(encoding="utf-8"))
-    assert [p["id"] for p in providers["providers"]] == list(dataset.providers.providers)
+    faq = json.loads((public_site / "faq.json").read_text(encoding="utf-8"))
+    assert [q["id"] for q in faq["questions"]] == list(all_faqs(public_dataset))
+    providers = json.loads((public_site / "providers.json").read_text(encoding="utf-8"))
+    assert [p["id"] for p in providers["providers"]] == list(public_dataset.providers.providers)
     for provider in providers["providers"]:
-        assert all(_file_of(site, url).is_file() for url in provider["runbook"].values())
+        assert all(_file_of(public_site, url).is_file() for url in provider["runbook"].values())
 
 
-def test_one_sitemap_lists_both_languages_and_only_existing_pages(site, dataset):
-    assert not (site / "en" / "sitemap.xml").exists()
+def test_one_sitemap_lists_both_languages_and_only_existing_pages(public_site, public_dataset):
+    assert not (public_site / "en" / "sitemap.xml").exists()
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = [e.text for e in ET.parse(site / "sitemap.xml").getroot().iterfind("s:url/s:loc", ns)]
-    assert len(locs) == len(pages(dataset)) * len(LANGUAGES)
-    assert all(_file_of(site, loc).is_file() for loc in locs)
+    locs = [e.text for e in ET.parse(public_site / "sitemap.xml").getroot().iterfind("s:url/s:loc", ns)]
+    assert len(locs) == len(pages(public_dataset)) * len(LANGUAGES)
+    assert all(_file_of(public_site, loc).is_file() for loc in locs)
 
 
 SEARCH_TERMS = {"充值": {"providers/openai/", "faq/"}, "余额": {"providers/deepseek/", "faq/"}, "额度": {"faq/"}}
 
 
 @pytest.mark.parametrize(("term", "expected"), SEARCH_TERMS.items())
-def test_chinese_search_index_holds_segmented_words(site, term, expected):
-    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+def test_chinese_search_index_holds_segmented_words(public_site, term, expected):
+    index = json.loads((public_site / "search" / "search_index.json").read_text(encoding="utf-8"))
     separator = re.compile(index["config"]["separator"])
     found = set()
     for doc in index["docs"]:
@@ -283,7 +285,7 @@ def test_chinese_search_index_holds_segmented_words(site, term, expected):
         if term in tokens:
             found.add(doc["location"].split("#")[0])
     assert expected <= found, f"{term!r} is not a token of {expected - found}"
-    english = json.loads((site / "en" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    english = json.loads((public_site / "en" / "search" / "search_index.json").read_text(encoding="utf-8"))
     assert english["config"]["lang"] == ["en"]
 
 
