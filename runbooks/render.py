@@ -15,7 +15,9 @@ import jinja2
 from pydantic import RootModel, ValidationError
 
 from runbooks.loader import DataError, Dataset, Problem, display_path, dotted, line_of, read_yaml
-from runbooks.schema import LANGUAGES, ErrorCode, Faq, Provider, TeamFile, Text
+from runbooks.prices import tokens, usd
+from runbooks.proxy_examples import snippets
+from runbooks.schema import LANGUAGES, ErrorCode, Faq, ModelPrice, Provider, TeamFile, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """Where the page templates and their labels live."""
@@ -95,6 +97,9 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
+        prices=model_prices(dataset),
+        price_source=dataset.prices.source if dataset.prices else None,
+        examples=lambda kind: snippets(kind, dataset.providers.providers, dataset.team),
         **page.context,
     )
 
@@ -190,6 +195,16 @@ def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, 
     return out
 
 
+# --- Prices (data/prices.yaml) -------------------------------------------------------------------
+
+
+def model_prices(dataset: Dataset) -> dict[str, ModelPrice]:
+    """The price snapshot's entry of every documented model, by model name."""
+    if dataset.prices is None:
+        raise ValueError("the data set was loaded without data/prices.yaml; load it with prices=True to render")
+    return dict(dataset.prices.models)
+
+
 # --- Escaping -----------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -244,7 +259,7 @@ def _environment(templates: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, code=code)
+    env.filters.update(md=md, code=code, usd=usd, tokens=tokens)
     env.globals.update(
         smoke_test_command=smoke_test_command,
         ops_command=ops_command,
