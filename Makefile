@@ -40,7 +40,7 @@ site: $(STAMP) ## Build, gate and publish the site (Chinese at site/, English at
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate
 
-check: $(STAMP) ## Run every gate: validate, check-config, freshness, a build, scan-secrets, check-links
+check: $(STAMP) ## Run every gate: validate, check-config, lint-cost, freshness, a build, scan-secrets, check-links
 	$(PY) -m runbooks check
 
 check-config: $(STAMP) ## Check data/litellm/config.yaml against the documented providers
