@@ -14,7 +14,7 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site public validate check check-config test lint clean
+.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,11 +43,17 @@ public: $(STAMP) ## Build, gate (incl. check-public) and publish the public site
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate
 
-check: $(STAMP) ## Run every gate: validate, check-config, freshness, a build, scan-secrets, check-links
+check: $(STAMP) ## Run every gate: validate, check-config, lint-cost, freshness, a build, scan-secrets, check-links
 	$(PY) -m runbooks check
 
 check-config: $(STAMP) ## Check data/litellm/config.yaml against the documented providers
 	$(PY) -m runbooks check-config data/litellm/config.yaml
+
+lint-cost: $(STAMP) ## Warn about cost risks in data/litellm/config.yaml (no rpm/tpm, no budget, open access, retries)
+	$(PY) -m runbooks lint-cost data/litellm/config.yaml
+
+sync-prices: $(LITELLM_STAMP) ## Refresh data/prices.yaml from the pinned LiteLLM's price map
+	$(LITELLM_PY) -m runbooks sync-prices
 
 lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .

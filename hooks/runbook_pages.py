@@ -18,7 +18,7 @@ from mkdocs.structure.pages import Page
 
 from runbooks import answers
 from runbooks.loader import DataError, Dataset, load
-from runbooks.render import Labels, load_labels, nav, pages, render
+from runbooks.render import Labels, RenderError, load_labels, nav, pages, render
 from runbooks.render import Page as RunbookPage
 from runbooks.schema import LANGUAGES
 from runbooks.visibility import AUDIENCES, WithheldError, public_view
@@ -111,7 +111,7 @@ def _language(config: MkDocsConfig) -> str:
 def _render(run: _Build, page: RunbookPage) -> str:
     try:
         return render(page, run.dataset, run.lang, run.labels)
-    except WithheldError as exc:
+    except (WithheldError, RenderError) as exc:
         raise PluginError(f"{page.path} ({run.audience} site): {exc}") from None
 
 

@@ -92,9 +92,38 @@ def _check_freshness(args: argparse.Namespace) -> Report:
     return report
 
 
+def _sync_prices(args: argparse.Namespace) -> Report:
+    from runbooks.prices import sync_prices
+
+    report = Report()
+    dataset = _load_into(report, args.data, prices=False)
+    if dataset is None:
+        return report
+
+    def sync() -> list[Finding]:
+        findings, summary = sync_prices(args.data, dataset, check=args.check, display_root=Path.cwd())
+        if args.format == "human":
+            print(summary)
+        return findings
+
+    _run_gate(report, sync)
+    return report
+
+
+def _lint_cost(args: argparse.Namespace) -> Report:
+    from runbooks.checks.cost import lint_cost
+
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        _run_gate(report, lambda: lint_cost(args.config, dataset, strict=args.strict, display_root=Path.cwd()))
+    return report
+
+
 def _check(args: argparse.Namespace) -> Report:
     """Every gate on the repository, in the order a change would break them."""
     from runbooks.checks.config import check_config
+    from runbooks.checks.cost import lint_cost
     from runbooks.checks.secrets import scan_secrets
 
     report = Report()
@@ -103,6 +132,7 @@ def _check(args: argparse.Namespace) -> Report:
         return report
     config = args.config or args.data / "litellm" / "config.yaml"
     _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
+    _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()))
     report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
         for audience in AUDIENCES:
@@ -156,10 +186,10 @@ def _build(args: argparse.Namespace) -> Report:
 # -------------------------------------------------------------------------------------------------
 
 
-def _load_into(report: Report, data_dir: Path) -> Dataset | None:
+def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Dataset | None:
     """Load the data; on failure, record each problem in `report` and return None."""
     try:
-        return load(data_dir, display_root=Path.cwd())
+        return load(data_dir, display_root=Path.cwd(), prices=prices)
     except DataError as exc:
         report.unreadable = exc.unreadable
         report.add(
@@ -255,6 +285,35 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub = command(
+        "lint-cost",
+        _lint_cost,
+        "warn about cost risks in a LiteLLM proxy config",
+        "Warns when a deployment of an expensive tier (expensive: true in data/team.yaml) has no rpm or tpm, "
+        "when rpm/tpm are not enforced by the routing strategy, when the config sets no budget at all, when "
+        "expensive models are open to every key created without a models list, and when num_retries is missing "
+        "or high. Warnings exit 0 unless --strict: python -m runbooks lint-cost /root/litellm/config.yaml",
+    )
+    sub.add_argument("config", type=Path, metavar="CONFIG", help="the proxy's config.yaml")
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument("--strict", action="store_true", help="make every cost risk a failure (exit 1)")
+
+    sub = command(
+        "sync-prices",
+        _sync_prices,
+        "copy the documented models' prices from LiteLLM's price map into data/prices.yaml",
+        "Reads model_prices_and_context_window_backup.json from the installed litellm package (make sync-prices "
+        "installs the pinned version into .venv-litellm and runs this there) and writes the snapshot the site "
+        "is built from, with the package version and today's date. A documented model the map does not have is "
+        "reported and written as not priced, never guessed. Without litellm it exits 2 and says how to install it.",
+    )
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if data/prices.yaml differs from the installed LiteLLM's prices",
+    )
+
+    sub = command(
         "scan-secrets",
         _scan_secrets,
         "scan a built site for API keys and other secrets",
@@ -328,9 +387,9 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         _check,
         "run every gate on the repository",
-        "validate, check-config, payment links and freshness, then a strict build of each audience into a "
-        "temporary directory with scan-secrets and check-links on what was built, and check-public on the "
-        "public build.",
+        "validate, check-config, lint-cost, payment links and freshness, then a strict build of each "
+        "audience into a temporary directory with scan-secrets and check-links on what was built, and "
+        "check-public on the public build.",
     )
     sub.add_argument("--data", **data_dir)
     sub.add_argument(

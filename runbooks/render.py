@@ -10,13 +10,15 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import jinja2
-from pydantic import RootModel, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, ValidationError
 
 from runbooks.loader import DataError, Dataset, Problem, display_path, dotted, line_of, read_yaml
-from runbooks.schema import LANGUAGES, ErrorCode, Faq, Provider, TeamFile, Text
+from runbooks.prices import tokens, usd
+from runbooks.proxy_examples import snippets
+from runbooks.schema import LANGUAGES, ErrorCode, Faq, ModelPrice, Provider, TeamFile, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """Where the page templates and their labels live."""
@@ -41,7 +43,20 @@ class Page:
         return stem.removesuffix("/index") + "/"
 
 
-class Labels(RootModel[dict[str, Text]]):
+class Label(BaseModel):
+    """One fixed word or phrase of the templates, in every language, spaces kept (the English colon is ": ")."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    zh: Annotated[str, StringConstraints(min_length=1)]
+    en: Annotated[str, StringConstraints(min_length=1)]
+
+    def __call__(self, lang: str) -> str:
+        """The label in `lang`."""
+        return getattr(self, lang)
+
+
+class Labels(RootModel[dict[str, Label]]):
     """The fixed words of the templates (headings, column names), in every language."""
 
 
@@ -93,6 +108,17 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         raise ValueError(f"unknown language '{lang}'; the site is written in {', '.join(LANGUAGES)}")
     words = labels or load_labels()
     template = _environment(str(TEMPLATES)).get_template(f"{page.kind}.md.j2")
+    try:
+        return _fill(template, page, dataset, lang, words)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"templates/{page.kind}.md.j2 ({page.path}, {lang}): {exc}") from None
+
+
+class RenderError(Exception):
+    """A template could not be filled from the data."""
+
+
+def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, words: Labels) -> str:
     return template.render(
         lang=lang,
         page=page,
@@ -105,6 +131,9 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         loc=lambda text: md(text(lang)),
         verified=verified_dates(page, dataset),
         has_page=lambda kind: has_page(dataset, kind),
+        prices=model_prices(dataset),
+        price_source=dataset.prices.source if dataset.prices else None,
+        examples=lambda kind: snippets(kind, dataset.providers.providers, dataset.team),
         **page.context,
     )
 
@@ -221,6 +250,16 @@ def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, 
     return out
 
 
+# --- Prices (data/prices.yaml) -------------------------------------------------------------------
+
+
+def model_prices(dataset: Dataset) -> dict[str, ModelPrice]:
+    """The price snapshot's entry of every documented model, by model name."""
+    if dataset.prices is None:
+        raise ValueError("the data set was loaded without data/prices.yaml; load it with prices=True to render")
+    return dict(dataset.prices.models)
+
+
 # --- Escaping -----------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -275,7 +314,7 @@ def _environment(templates: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, code=code)
+    env.filters.update(md=md, code=code, usd=usd, tokens=tokens)
     env.globals.update(
         smoke_test_command=smoke_test_command,
         ops_command=ops_command,

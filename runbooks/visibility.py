@@ -183,6 +183,8 @@ def _redact(value: Any, file_key: str, path: Path, visibility: Visibility) -> An
     if isinstance(value, BaseModel):
         update = {}
         for name in type(value).model_fields:
+            if name == "visibility":
+                continue
             child = getattr(value, name)
             effective = _own(child) or _default(value, name) or visibility
             redacted = _redact(child, file_key, (*path, name), effective)
@@ -198,7 +200,8 @@ def _shown(value: Any, visibility: Visibility) -> bool:
         return True
     if isinstance(value, BaseModel):
         return any(
-            _shown(getattr(value, name), _own(getattr(value, name)) or INTERNAL) for name in type(value).model_fields
+            _shown(getattr(value, name), _own(getattr(value, name)) or _default(value, name) or INTERNAL)
+            for name in type(value).model_fields
         )
     if isinstance(value, list | tuple):
         return any(_shown(item, _own(item) or INTERNAL) for item in value)

@@ -176,8 +176,17 @@ def test_defaults_per_field_kind(dataset):
     for fact in facts(dataset):
         key = (fact.file, fact.path[0] if fact.file == "team" else fact.path[2])
         by_section.setdefault(key, set()).add(fact.visibility)
-    for section in ("account", "server", "never_share", "after_recharge", "roles"):
+    for section in ("account", "never_share", "after_recharge", "roles"):
         assert by_section[("team", section)] == {INTERNAL}, section
+    server = {f.path[1]: f.visibility for f in facts(dataset) if f.file == "team" and f.path[0] == "server"}
+    assert {k for k, v in server.items() if v == INTERNAL} == {
+        "keys_file",
+        "config_file",
+        "reload_script",
+        "proxy_url",
+        "chat_ui",
+    }
+    assert {k for k, v in server.items() if v == PUBLIC} == {"master_key_env", "smoke_test_model"}
     for section in ("faqs", "cost_control", "verified_on"):
         assert by_section[("team", section)] == {PUBLIC}, section
     for field in ("urls", "recharge_steps", "faqs", "errors", "models"):
@@ -208,7 +217,9 @@ def test_an_unknown_visibility_is_refused_with_its_path(data_factory):
 
 def test_the_public_view_withholds_team_facts_and_their_pages(dataset):
     view = public_view(dataset)
-    assert not view.team.account and not view.team.server and list(view.team.roles) == []
+    assert not view.team.account and not view.team.server.keys_file and list(view.team.roles) == []
+    assert view.team.server.master_key_env == dataset.team.server.master_key_env
+    assert view.team.server.visibility is None
     kinds = {page.kind for page in pages(view)}
     assert not kinds & set(TEAM_ONLY_PAGES)
     assert {"home", "provider", "faq", "errors", "cost-control"} <= kinds
