@@ -223,7 +223,7 @@ def test_the_public_view_withholds_team_facts_and_their_pages(dataset):
     kinds = {page.kind for page in pages(view)}
     assert not kinds & set(TEAM_ONLY_PAGES)
     assert {"home", "provider", "faq", "errors", "cost-control"} <= kinds
-    with pytest.raises(WithheldError, match="server.keys_file is internal"):
+    with pytest.raises(WithheldError, match=r"server\.keys_file is internal"):
         str(view.team.server.keys_file)
     with pytest.raises(WithheldError, match="account is internal"):
         _ = view.team.account.email
