@@ -14,7 +14,7 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site validate check check-config test lint clean verify-live chromium screenshots
+.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint clean verify-live chromium screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,17 +34,26 @@ $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
 serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
 	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
 
-site: $(STAMP) ## Build, gate and publish the site (Chinese at site/, English at site/en/)
-	$(PY) -m runbooks build --site-dir site
+site: $(STAMP) ## Build, gate and publish the team's internal site (every fact, noindex) into site/
+	$(PY) -m runbooks build --audience internal --site-dir site
+
+public: $(STAMP) ## Build, gate (incl. check-public) and publish the public site (public facts only) into site-public/
+	$(PY) -m runbooks build --audience public --site-dir site-public
 
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate
 
-check: $(STAMP) ## Run every gate: validate, check-config, freshness, a build, scan-secrets, check-links
+check: $(STAMP) ## Run every gate: validate, check-config, lint-cost, freshness, a build, scan-secrets, check-links
 	$(PY) -m runbooks check
 
 check-config: $(STAMP) ## Check data/litellm/config.yaml against the documented providers
 	$(PY) -m runbooks check-config data/litellm/config.yaml
+
+lint-cost: $(STAMP) ## Warn about cost risks in data/litellm/config.yaml (no rpm/tpm, no budget, open access, retries)
+	$(PY) -m runbooks lint-cost data/litellm/config.yaml
+
+sync-prices: $(LITELLM_STAMP) ## Refresh data/prices.yaml from the pinned LiteLLM's price map
+	$(LITELLM_PY) -m runbooks sync-prices
 
 lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -13,9 +16,12 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from runbooks import answers
 from runbooks.loader import DataError, Dataset, load
-from runbooks.render import Labels, load_labels, nav, pages, render
+from runbooks.render import Labels, RenderError, load_labels, nav, pages, render
+from runbooks.render import Page as RunbookPage
 from runbooks.schema import LANGUAGES
+from runbooks.visibility import AUDIENCES, WithheldError, public_view
 
 # -------------------------------------------------------------------------------------------------
 # Hooks
@@ -24,13 +30,23 @@ from runbooks.schema import LANGUAGES
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Load the data once per build and take the navigation from it."""
+    # The search plugin segments Chinese with jieba, which logs its dictionary loading at INFO to stderr.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
     lang = _language(config)
+    audience = config.extra.get("audience") or "internal"
+    if audience not in AUDIENCES:
+        raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
     try:
         dataset = load(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
         labels = load_labels()
-    except DataError as exc:
+        if audience == "public":
+            dataset = public_view(dataset)
+    except (DataError, WithheldError) as exc:
         raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
-    _BUILDS[id(config)] = _Build(dataset, labels, lang)
+    # The team's site must not be indexed even if it is exposed by mistake.
+    config.extra["robots"] = "noindex, nofollow" if audience == "internal" else ""
+    site = {page.path: page for page in pages(dataset, labels)}
+    _BUILDS[id(config)] = _Build(dataset, labels, lang, _site_url(config, lang), site, audience)
     config.nav = nav(dataset, lang, labels)
     return config
 
@@ -38,25 +54,37 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add one generated Markdown file per runbook page, rendered in this build's language."""
     run = _BUILDS[id(config)]
-    for page in pages(run.dataset, run.labels):
-        content = render(page, run.dataset, run.lang, run.labels)
-        files.append(File.generated(config, page.path, content=content))
+    for page in run.pages.values():
+        files.append(File.generated(config, page.path, content=_render(run, page)))
     return files
 
 
 def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object) -> dict:
-    """Point the language switcher at this same page in every language."""
+    """Point the language switcher and the hreflang links at this page in every language; add its JSON-LD."""
+    run = _BUILDS[id(config)]
     # Absolute paths: MkDocs' `url` filter cannot express a relative link that leaves the build's root.
-    root = _site_root(config, _BUILDS[id(config)].lang)
+    root = _site_root(config, run.lang)
     for alternate in config.extra.get("alternate", []):
         prefix = "" if alternate["lang"] == LANGUAGES[0] else f"{alternate['lang']}/"
         alternate["link"] = root + prefix + page.url
+    ours = run.pages.get(page.file.src_uri)
+    if ours is not None:
+        page.meta["hreflang"] = answers.alternates(ours, run.site_url)
+        if ours.kind == "faq":
+            page.meta["jsonld"] = answers.script_json(
+                answers.faq_jsonld(run.dataset, run.lang, run.site_url, run.labels)
+            )
     return context
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    """After the default language, build every other language into its own subdirectory."""
-    if _BUILDS.pop(id(config)).lang != LANGUAGES[0]:
+    """Write the files for answer engines; after the default language, build every other one into a subdirectory."""
+    run = _BUILDS.pop(id(config))
+    site_dir = Path(config.site_dir)
+    _write_mirrors(run, site_dir)
+    if run.audience == "public":
+        _write_llms_files(run, site_dir, config.site_name)
+    if run.lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
         overrides = {
@@ -65,6 +93,7 @@ def on_post_build(config: MkDocsConfig) -> None:
             "strict": config.strict,
         }
         build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **overrides))
+    _write_site_files(run, site_dir)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -77,6 +106,57 @@ def _language(config: MkDocsConfig) -> str:
     if lang not in LANGUAGES:
         raise PluginError(f"theme.language is '{lang}'; the runbooks are written in {', '.join(LANGUAGES)}")
     return lang
+
+
+def _render(run: _Build, page: RunbookPage) -> str:
+    try:
+        return render(page, run.dataset, run.lang, run.labels)
+    except (WithheldError, RenderError) as exc:
+        raise PluginError(f"{page.path} ({run.audience} site): {exc}") from None
+
+
+def _write_mirrors(run: _Build, site_dir: Path) -> None:
+    """A Markdown mirror of every page, at its URL + `.md`."""
+    for page in run.pages.values():
+        _write(site_dir / answers.mirror_path(page), answers.markdown_mirror(_render(run, page)))
+
+
+def _write_llms_files(run: _Build, site_dir: Path, title: str) -> None:
+    """llms.txt and llms-full.txt in this build's language."""
+    args = (run.dataset, run.lang, run.site_url)
+    _write(site_dir / "llms.txt", answers.llms_txt(*args, title=title, labels=run.labels))
+    _write(site_dir / "llms-full.txt", answers.llms_full_txt(*args, title=title, labels=run.labels))
+
+
+def _write_site_files(run: _Build, site_dir: Path) -> None:
+    """At the site root: robots.txt, one sitemap for every language (public only), the JSON exports."""
+    for lang in LANGUAGES:
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            (site_dir / ("" if lang == LANGUAGES[0] else lang) / name).unlink(missing_ok=True)
+    _write(site_dir / "robots.txt", answers.robots_txt(run.site_url, public=run.audience == "public"))
+    if run.audience == "public":
+        sitemap = answers.sitemap_xml(run.dataset, run.site_url, run.labels)
+        _write(site_dir / "sitemap.xml", sitemap)
+        (site_dir / "sitemap.xml.gz").write_bytes(gzip.compress(sitemap.encode("utf-8"), mtime=0))
+    exports = {
+        "providers.json": answers.providers_export(run.dataset, run.site_url, run.labels),
+        "faq.json": answers.faq_export(run.dataset, run.site_url, run.labels),
+    }
+    for name, content in exports.items():
+        _write(site_dir / name, json.dumps(content, ensure_ascii=False, indent=2) + "\n")
+        schema = answers.json_schema(name, run.site_url)
+        _write(site_dir / answers.schema_name(name), json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _site_url(config: MkDocsConfig, lang: str) -> str:
+    """The absolute URL of the default language's root, seen from a build in `lang`."""
+    url = config.site_url or "http://127.0.0.1:8000/"
+    return url if lang == LANGUAGES[0] else url.removesuffix(f"{lang}/")
 
 
 def _site_root(config: MkDocsConfig, lang: str) -> str:
@@ -99,6 +179,9 @@ class _Build:
     dataset: Dataset
     labels: Labels
     lang: str
+    site_url: str
+    pages: dict[str, RunbookPage]
+    audience: str
 
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),

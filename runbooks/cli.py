@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.loader import DataError, Dataset, load
 from runbooks.publish import build_site, publish
+from runbooks.visibility import AUDIENCES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
@@ -72,6 +74,16 @@ def _check_links(args: argparse.Namespace) -> Report:
     return report
 
 
+def _check_public(args: argparse.Namespace) -> Report:
+    from runbooks.checks.public import check_public
+
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        _run_gate(report, lambda: check_public(args.dir, dataset, display_root=Path.cwd()))
+    return report
+
+
 def _check_freshness(args: argparse.Namespace) -> Report:
     report = Report()
     dataset = _load_into(report, args.data)
@@ -80,9 +92,38 @@ def _check_freshness(args: argparse.Namespace) -> Report:
     return report
 
 
+def _sync_prices(args: argparse.Namespace) -> Report:
+    from runbooks.prices import sync_prices
+
+    report = Report()
+    dataset = _load_into(report, args.data, prices=False)
+    if dataset is None:
+        return report
+
+    def sync() -> list[Finding]:
+        findings, summary = sync_prices(args.data, dataset, check=args.check, display_root=Path.cwd())
+        if args.format == "human":
+            print(summary)
+        return findings
+
+    _run_gate(report, sync)
+    return report
+
+
+def _lint_cost(args: argparse.Namespace) -> Report:
+    from runbooks.checks.cost import lint_cost
+
+    report = Report()
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        _run_gate(report, lambda: lint_cost(args.config, dataset, strict=args.strict, display_root=Path.cwd()))
+    return report
+
+
 def _check(args: argparse.Namespace) -> Report:
     """Every gate on the repository, in the order a change would break them."""
     from runbooks.checks.config import check_config
+    from runbooks.checks.cost import lint_cost
     from runbooks.checks.secrets import scan_secrets
 
     report = Report()
@@ -91,16 +132,29 @@ def _check(args: argparse.Namespace) -> Report:
         return report
     config = args.config or args.data / "litellm" / "config.yaml"
     _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
+    _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()))
     report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
-        site = Path(tmp) / "site"
-        built = build_site(site, args.data, site_url=args.site_url)
-        if built:
-            report.add([built])
-            return report
-        _run_gate(report, lambda: scan_secrets(site, args.env_file, display_root=Path(tmp)))
-        _run_gate(report, lambda: check_links(site, site_url=args.site_url, display_root=Path(tmp)))
+        for audience in AUDIENCES:
+            site = Path(tmp) / f"site-{audience}"
+            built = build_site(site, args.data, site_url=args.site_url, audience=audience)
+            if built:
+                report.add([built])
+                continue
+            _run_gate(report, functools.partial(scan_secrets, site, args.env_file, display_root=Path(tmp)))
+            _run_gate(report, functools.partial(check_links, site, site_url=args.site_url, display_root=Path(tmp)))
+            for gate in _audience_gates(audience, dataset):
+                _run_gate(report, functools.partial(gate, site))
     return report
+
+
+def _audience_gates(audience: str, dataset: Dataset) -> list[Callable[[Path], list[Finding]]]:
+    """The gates only one audience's build has: the public one must hold no internal fact."""
+    from runbooks.checks.public import check_public
+
+    if audience != "public":
+        return []
+    return [lambda site: check_public(site, dataset, display_root=site.parent)]
 
 
 def _build(args: argparse.Namespace) -> Report:
@@ -114,11 +168,13 @@ def _build(args: argparse.Namespace) -> Report:
         return check_links(site, site_url=args.site_url, display_root=site.parent)
 
     def build(site: Path) -> Finding | None:
-        return build_site(site, args.data, site_url=args.site_url)
+        return build_site(site, args.data, site_url=args.site_url, audience=args.audience)
 
     report = Report()
-    if _load_into(report, args.data) is not None:
-        _run_gate(report, lambda: publish(args.site_dir, build, [secrets, links]))
+    dataset = _load_into(report, args.data)
+    if dataset is not None:
+        gates = [secrets, links, *_audience_gates(args.audience, dataset)]
+        _run_gate(report, lambda: publish(args.site_dir, build, gates))
     if report.verdict != "pass":
         kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"
         report.add([Finding("not_published", kept, str(args.site_dir), severity="warning")])
@@ -130,10 +186,10 @@ def _build(args: argparse.Namespace) -> Report:
 # -------------------------------------------------------------------------------------------------
 
 
-def _load_into(report: Report, data_dir: Path) -> Dataset | None:
+def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Dataset | None:
     """Load the data; on failure, record each problem in `report` and return None."""
     try:
-        return load(data_dir, display_root=Path.cwd())
+        return load(data_dir, display_root=Path.cwd(), prices=prices)
     except DataError as exc:
         report.unreadable = exc.unreadable
         report.add(
@@ -229,6 +285,35 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub = command(
+        "lint-cost",
+        _lint_cost,
+        "warn about cost risks in a LiteLLM proxy config",
+        "Warns when a deployment of an expensive tier (expensive: true in data/team.yaml) has no rpm or tpm, "
+        "when rpm/tpm are not enforced by the routing strategy, when the config sets no budget at all, when "
+        "expensive models are open to every key created without a models list, and when num_retries is missing "
+        "or high. Warnings exit 0 unless --strict: python -m runbooks lint-cost /root/litellm/config.yaml",
+    )
+    sub.add_argument("config", type=Path, metavar="CONFIG", help="the proxy's config.yaml")
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument("--strict", action="store_true", help="make every cost risk a failure (exit 1)")
+
+    sub = command(
+        "sync-prices",
+        _sync_prices,
+        "copy the documented models' prices from LiteLLM's price map into data/prices.yaml",
+        "Reads model_prices_and_context_window_backup.json from the installed litellm package (make sync-prices "
+        "installs the pinned version into .venv-litellm and runs this there) and writes the snapshot the site "
+        "is built from, with the package version and today's date. A documented model the map does not have is "
+        "reported and written as not priced, never guessed. Without litellm it exits 2 and says how to install it.",
+    )
+    sub.add_argument("--data", **data_dir)
+    sub.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if data/prices.yaml differs from the installed LiteLLM's prices",
+    )
+
+    sub = command(
         "scan-secrets",
         _scan_secrets,
         "scan a built site for API keys and other secrets",
@@ -256,6 +341,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub = command(
+        "check-public",
+        _check_public,
+        "check that a public build holds no internal fact",
+        "Every value the data marks internal (the shared account, server paths, ops steps, roles, and "
+        "whatever carries visibility: internal) is looked for in every file of DIR: HTML, search index, "
+        "sitemap, llms.txt, JSON exports and .md mirrors, with escapes undone.",
+    )
+    sub.add_argument("dir", type=Path, metavar="DIR", help="the public build, e.g. site-public")
+    sub.add_argument("--data", **data_dir)
+
+    sub = command(
         "check-freshness",
         _check_freshness,
         "flag provider facts that nobody has verified recently",
@@ -275,6 +371,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--data", **data_dir)
     sub.add_argument(
+        "--audience",
+        choices=AUDIENCES,
+        default="internal",
+        help="internal: every fact, for the team, marked noindex; public: only public facts, checked by "
+        "check-public (default: internal)",
+    )
+    sub.add_argument(
         "--site-dir", type=Path, default=Path("site"), metavar="DIR", help="where to publish (default: site)"
     )
     sub.add_argument("--env-file", type=Path, metavar="PATH", help="as for scan-secrets")
@@ -284,8 +387,9 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         _check,
         "run every gate on the repository",
-        "validate, check-config, payment links and freshness, a strict build into a temporary "
-        "directory, then scan-secrets and check-links on what was built.",
+        "validate, check-config, lint-cost, payment links and freshness, then a strict build of each "
+        "audience into a temporary directory with scan-secrets and check-links on what was built, and "
+        "check-public on the public build.",
     )
     sub.add_argument("--data", **data_dir)
     sub.add_argument(

@@ -13,9 +13,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from runbooks.schema import Path, ProvidersFile, TeamFile, cross_rules
+from runbooks.schema import Path, PricesFile, ProvidersFile, TeamFile, cost_rules, cross_rules, price_rules
 
-FILES = {"providers": "providers.yaml", "team": "team.yaml"}
+FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
 """The data files, by the key the schema uses for them, relative to the data directory."""
 
 
@@ -50,6 +50,8 @@ class Dataset:
 
     providers: ProvidersFile
     team: TeamFile
+    prices: PricesFile | None = None
+    """LiteLLM's prices of the documented models (data/prices.yaml); None only when loaded with prices=False."""
     sources: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, file_key: str, path: Path) -> tuple[str, int]:
@@ -60,19 +62,27 @@ class Dataset:
         return name, line_of(tree, path)
 
 
-def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None) -> Dataset:
-    """Load and validate every data file in `data_dir`; raise DataError listing all problems found."""
+def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None, prices: bool = True) -> Dataset:
+    """Load and validate every data file in `data_dir`; raise DataError listing all problems found.
+
+    With `prices=False` the price snapshot is neither read nor checked (sync-prices rewrites it).
+    """
     data_dir = FsPath(data_dir)
     root = FsPath(display_root) if display_root is not None else data_dir.parent
     trees: dict[str, Any] = {}
     names: dict[str, str] = {}
     for key, filename in FILES.items():
+        if key == "prices" and not prices:
+            continue
         names[key] = display_path(data_dir / filename, root)
         trees[key] = read_yaml(data_dir / filename, names[key])
 
     problems: list[Problem] = []
     models: dict[str, Any] = {}
-    for key, schema in (("providers", ProvidersFile), ("team", TeamFile)):
+    schemas: dict[str, type[BaseModel]] = {"providers": ProvidersFile, "team": TeamFile, "prices": PricesFile}
+    for key, schema in schemas.items():
+        if key not in trees:
+            continue
         try:
             models[key] = schema.model_validate(_plain(trees[key]))
         except ValidationError as exc:
@@ -81,10 +91,18 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
         for rule in cross_rules(models["providers"], models["team"]):
             line = line_of(trees[rule.file], rule.path)
             problems.append(Problem(names[rule.file], line, dotted(rule.path), rule.message, reason=rule.reason))
+    # Cost control and the price snapshot: checked once the providers and the team are coherent.
+    if not problems:
+        rules = list(cost_rules(models["team"]))
+        if "prices" in models:
+            rules += price_rules(models["providers"], models["prices"], names["prices"])
+        for rule in rules:
+            line = line_of(trees[rule.file], rule.path)
+            problems.append(Problem(names[rule.file], line, dotted(rule.path), rule.message, reason=rule.reason))
     if problems:
         raise DataError(problems)
-    sources = {key: (names[key], trees[key]) for key in FILES}
-    return Dataset(providers=models["providers"], team=models["team"], sources=sources)
+    sources = {key: (names[key], trees[key]) for key in trees}
+    return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
 
 
 def read_yaml(file: FsPath, name: str | None = None) -> Any:
@@ -165,7 +183,10 @@ def _allowed_keys(schema: type[BaseModel], path: Path) -> list[str]:
         else:
             return []
     node = _unwrap(node)
-    return list(node.model_fields) if _is_model(node) else []
+    if not _is_model(node):
+        return []
+    # `visibility` is allowed on every record; the record's own keys come first.
+    return sorted(node.model_fields, key=lambda key: key == "visibility")
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -16,10 +16,16 @@ Gate = Callable[[Path], list[Finding]]
 
 
 def build_site(
-    site_dir: Path, data_dir: Path, *, config_file: Path = Path("mkdocs.yml"), site_url: str | None = None
+    site_dir: Path,
+    data_dir: Path,
+    *,
+    config_file: Path = Path("mkdocs.yml"),
+    site_url: str | None = None,
+    audience: str = "internal",
 ) -> Finding | None:
-    """Build both languages with MkDocs in a subprocess (this package never imports MkDocs)."""
+    """Build both languages for one audience with MkDocs in a subprocess (this package never imports MkDocs)."""
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir.resolve()), "NO_MKDOCS_2_WARNING": "1"}
+    env["RUNBOOKS_AUDIENCE"] = audience
     if site_url:
         env["SITE_URL"] = site_url
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 import json
@@ -9,13 +10,15 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
 import jinja2
-from pydantic import RootModel, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, ValidationError
 
 from runbooks.loader import DataError, Dataset, Problem, display_path, dotted, line_of, read_yaml
-from runbooks.schema import LANGUAGES, ErrorCode, Faq, Provider, TeamFile, Text
+from runbooks.prices import tokens, usd
+from runbooks.proxy_examples import snippets
+from runbooks.schema import LANGUAGES, ErrorCode, Faq, ModelPrice, Provider, TeamFile, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """Where the page templates and their labels live."""
@@ -40,12 +43,25 @@ class Page:
         return stem.removesuffix("/index") + "/"
 
 
-class Labels(RootModel[dict[str, Text]]):
+class Label(BaseModel):
+    """One fixed word or phrase of the templates, in every language, spaces kept (the English colon is ": ")."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    zh: Annotated[str, StringConstraints(min_length=1)]
+    en: Annotated[str, StringConstraints(min_length=1)]
+
+    def __call__(self, lang: str) -> str:
+        """The label in `lang`."""
+        return getattr(self, lang)
+
+
+class Labels(RootModel[dict[str, Label]]):
     """The fixed words of the templates (headings, column names), in every language."""
 
 
 def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
-    """Every page of the site, in navigation order."""
+    """Every page of the site, in navigation order; a page whose facts are all withheld is left out."""
     words = (labels or load_labels()).root
     out = [Page("index.md", "home", words["page_home"])]
     for pid, provider in dataset.providers.providers.items():
@@ -58,8 +74,15 @@ def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
         ("errors", "troubleshooting"),
         ("cost-control", None),
     ):
-        out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
+        if has_page(dataset, kind):
+            out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
     return out
+
+
+def has_page(dataset: Dataset, kind: str) -> bool:
+    """Whether the site has a page of `kind`: the team-only pages exist only when their facts are shown."""
+    made_of = {"after-recharge": dataset.team.after_recharge, "roles": dataset.team.roles}
+    return bool(made_of.get(kind, True))
 
 
 def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[str, Any]]:
@@ -85,6 +108,17 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         raise ValueError(f"unknown language '{lang}'; the site is written in {', '.join(LANGUAGES)}")
     words = labels or load_labels()
     template = _environment(str(TEMPLATES)).get_template(f"{page.kind}.md.j2")
+    try:
+        return _fill(template, page, dataset, lang, words)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"templates/{page.kind}.md.j2 ({page.path}, {lang}): {exc}") from None
+
+
+class RenderError(Exception):
+    """A template could not be filled from the data."""
+
+
+def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, words: Labels) -> str:
     return template.render(
         lang=lang,
         page=page,
@@ -95,6 +129,11 @@ def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
+        verified=verified_dates(page, dataset),
+        has_page=lambda kind: has_page(dataset, kind),
+        prices=model_prices(dataset),
+        price_source=dataset.prices.source if dataset.prices else None,
+        examples=lambda kind: snippets(kind, dataset.providers.providers, dataset.team),
         **page.context,
     )
 
@@ -120,6 +159,27 @@ def _load_labels(path: str) -> Labels:
 
 
 # --- Facts the templates and the tests share ----------------------------------------------------
+
+
+class Verified(NamedTuple):
+    """The dates a page's facts were last verified: the oldest and the newest of its sources."""
+
+    oldest: dt.date
+    newest: dt.date
+
+
+def verified_dates(page: Page, dataset: Dataset) -> Verified:
+    """When the facts on `page` were verified: its provider's date, or the span over every data file."""
+    if page.kind == "provider":
+        day = dataset.providers.providers[page.context["pid"]].verified_on
+        return Verified(day, day)
+    days = [dataset.team.verified_on, *(p.verified_on for p in dataset.providers.providers.values())]
+    return Verified(min(days), max(days))
+
+
+def faq_providers(faq: Faq, owner: str | None = None) -> list[str]:
+    """The ids of the providers an FAQ entry concerns: the one it is filed under first, then those it names."""
+    return list(dict.fromkeys([owner, *faq.providers] if owner else faq.providers))
 
 
 def all_faqs(dataset: Dataset) -> dict[str, Faq]:
@@ -190,6 +250,16 @@ def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, 
     return out
 
 
+# --- Prices (data/prices.yaml) -------------------------------------------------------------------
+
+
+def model_prices(dataset: Dataset) -> dict[str, ModelPrice]:
+    """The price snapshot's entry of every documented model, by model name."""
+    if dataset.prices is None:
+        raise ValueError("the data set was loaded without data/prices.yaml; load it with prices=True to render")
+    return dict(dataset.prices.models)
+
+
 # --- Escaping -----------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -244,7 +314,7 @@ def _environment(templates: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, code=code)
+    env.filters.update(md=md, code=code, usd=usd, tokens=tokens)
     env.globals.update(
         smoke_test_command=smoke_test_command,
         ops_command=ops_command,
@@ -253,6 +323,7 @@ def _environment(templates: str) -> jinja2.Environment:
         error_catalog=error_catalog,
         models_by_tier=models_by_tier,
         join_text=join_text,
+        faq_providers=faq_providers,
         url_kinds=("console", "billing", "api_keys", "usage"),
     )
     return env

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 """Every language the site is written in; the first is the default, served at the site root."""
@@ -16,10 +17,34 @@ Path = tuple[str | int, ...]
 """A location inside the data, as pydantic reports it: ("providers", "openai", "models", 1)."""
 
 
+Visibility = Literal["public", "internal"]
+PUBLIC: Visibility = "public"
+INTERNAL: Visibility = "internal"
+
+
+@dataclass(frozen=True)
+class DefaultVisibility:
+    """Field metadata: who may read this field's facts unless the data says otherwise."""
+
+    visibility: Visibility
+
+
+Internal = DefaultVisibility(INTERNAL)
+"""Marks a field whose facts only the team may read (the shared account, server paths, ops steps, roles)."""
+Public = DefaultVisibility(PUBLIC)
+"""Marks a field anyone may read even inside an internal record (a model name, a variable's name)."""
+
+
 class Strict(BaseModel):
-    """Base of every model: unknown keys are errors, values are not coerced between types."""
+    """Base of every model: unknown keys are errors, values are not coerced between types.
+
+    Every record may say who may read it with `visibility: public | internal`; without it, a fact
+    takes its field's default (see `Internal` below), else the visibility of the record around it.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    visibility: Visibility | None = None
 
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -59,8 +84,8 @@ VerifiedOn = Annotated[dt.date, AfterValidator(_not_future)]
 
 
 def _absolute_posix(path: str) -> str:
-    if not path.startswith("/") or re.search(r"\s", path):
-        raise ValueError("must be an absolute path on the server, without spaces")
+    if not re.fullmatch(r"(/[A-Za-z0-9._~+@%-]+)+/?", path):
+        raise ValueError("must be an absolute path on the server made of letters, digits and . _ ~ + @ % -")
     return path
 
 
@@ -109,15 +134,42 @@ class RechargeStep(Strict):
     link: UrlKind | None = None
 
 
+MAX_ANSWER_SENTENCES = 2
+"""A direct answer is quotable on its own: this many sentences at most, per language."""
+
+_CODE_SPANS = re.compile(r"`[^`]*`")
+_SENTENCE_END = re.compile(r"[。！？]|[.!?](?=\s|$)")
+
+
+def sentence_count(text: str) -> int:
+    """How many sentences `text` has; a period inside a code span or a number does not end one."""
+    plain = _CODE_SPANS.sub("x", text.strip())
+    ends = len(_SENTENCE_END.findall(plain))
+    return ends + (0 if _SENTENCE_END.search(plain[-1:]) else 1)
+
+
+def _direct(answer: Text) -> Text:
+    for lang in LANGUAGES:
+        count = sentence_count(answer(lang))
+        if count > MAX_ANSWER_SENTENCES:
+            raise ValueError(
+                f"the {lang} answer has {count} sentences; answer directly in at most {MAX_ANSWER_SENTENCES} "
+                "and move the rest to `basis`"
+            )
+    return answer
+
+
 class Faq(Strict):
-    """A question people ask, answered directly first, then with its basis and next steps."""
+    """A question people ask: a direct answer first, then its basis, its limits and the next steps."""
 
     id: Slug
     question: Text
-    answer: Text
-    details: Text | None = None
+    answer: Annotated[Text, AfterValidator(_direct)]
+    basis: Text
+    boundary: Text
     next_steps: list[Text] = Field(default_factory=list)
     related: list[Slug] = Field(default_factory=list)
+    providers: list[Slug] = Field(default_factory=list)
 
 
 class ErrorCode(Strict):
@@ -164,7 +216,7 @@ class ProvidersFile(Strict):
 class Account(Strict):
     """The shared login the team uses on every provider console."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    email: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}$")]
     scope: Text
     two_factor: Text
 
@@ -176,8 +228,8 @@ class Server(Strict):
     config_file: ServerPath
     reload_script: ServerPath
     proxy_url: LoopbackUrl
-    master_key_env: EnvVar
-    smoke_test_model: ModelId
+    master_key_env: Annotated[EnvVar, Public]
+    smoke_test_model: Annotated[ModelId, Public]
     chat_ui: NonEmpty
 
 
@@ -200,22 +252,121 @@ class Role(Strict):
     may_not: list[Text] = Field(default_factory=list)
 
 
+# --- Cost control in the LiteLLM proxy (data/team.yaml, cost_control) ---------------------------
+# Budgets are in US dollars, as LiteLLM counts spend from its price map.
+
+BudgetDuration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(s|m|h|d|w|mo)$")]
+"""A LiteLLM budget_duration: a count and a unit, "30d", "7d", "1mo" (litellm_core_utils/duration_parser.py)."""
+
+Usd = Annotated[float, Field(gt=0)]
+PerMinute = Annotated[int, Field(gt=0)]
+
+ExampleKind = Literal["proxy_budget", "team", "key", "access_groups", "deployment_limits", "spend_logs", "alerts"]
+"""The config or API examples the cost-control page renders from `cost_control.proxy`."""
+
+AlertType = Literal[
+    # A subset of AlertType in litellm/types/integrations/slack_alerting.py.
+    "budget_alerts", "spend_reports", "llm_exceptions", "llm_too_slow", "llm_requests_hanging", "daily_reports",
+    "outage_alerts", "db_exceptions",
+]  # fmt: skip
+
+
+class DeploymentLimits(Strict):
+    """Per-minute caps on each deployment of a tier: litellm_params.rpm and litellm_params.tpm."""
+
+    rpm: PerMinute
+    tpm: PerMinute
+
+
 class Tier(Strict):
-    """A cost tier models are sorted into, cheapest first."""
+    """A cost tier models are sorted into, cheapest first; an expensive tier needs limits on its deployments."""
 
     id: Slug
     name: Text
     use_for: Text
+    expensive: bool = False
+    limits: DeploymentLimits | None = None
+
+
+class ProxyFeature(Strict):
+    """The LiteLLM proxy feature that implements a control, and the examples that show it."""
+
+    feature: Text
+    how: Text
+    examples: list[ExampleKind] = Field(min_length=1)
 
 
 class Control(Strict):
-    """A cost control: what it is for, an example, and the risk of going without it."""
+    """A cost control: what it is for, an example, the risk of going without it, and how LiteLLM does it."""
 
     id: Slug
     name: Text
     purpose: Text
     example: Text
     risk: Text
+    litellm: ProxyFeature
+
+
+class ProxyBudget(Strict):
+    """A spending cap that resets: LiteLLM's max_budget (USD) and budget_duration."""
+
+    max_budget: Usd
+    budget_duration: BudgetDuration
+
+
+class ProxyTeam(Strict):
+    """A LiteLLM team (`/team/new`): the spending of one project or environment, with its budget and tiers."""
+
+    id: Slug
+    purpose: Text
+    max_budget: Usd
+    budget_duration: BudgetDuration
+    tiers: list[Slug] = Field(min_length=1)
+
+
+class ProxyKey(Strict):
+    """A LiteLLM virtual key (`/key/generate`) for one environment and owner, inside a team."""
+
+    alias: Slug
+    team: Slug
+    owner: Slug
+    environment: Slug
+    max_budget: Usd
+    soft_budget: Usd | None = None
+    budget_duration: BudgetDuration
+    rpm_limit: PerMinute
+    tpm_limit: PerMinute
+
+
+class Alerting(Strict):
+    """Where the proxy sends alerts (general_settings.alerting) and which ones."""
+
+    channel: Literal["slack"]
+    webhook_env: EnvVar
+    types: list[AlertType] = Field(min_length=1)
+    threshold_seconds: int = Field(gt=0)
+
+
+class SpendLogs(Strict):
+    """How long the proxy keeps its per-request spend logs (general_settings.maximum_spend_logs_retention_period)."""
+
+    retention: BudgetDuration
+    database_env: EnvVar
+
+
+class ProxyPlan(Strict):
+    """How the team's LiteLLM proxy implements the controls: budgets, teams, keys, retries, alerts and logs."""
+
+    budget: ProxyBudget
+    num_retries: int = Field(ge=0, le=5)
+    default_key_tiers: list[Slug] = Field(min_length=1)
+    teams: list[ProxyTeam] = Field(min_length=1)
+    keys: list[ProxyKey] = Field(min_length=1)
+    alerting: Alerting
+    spend_logs: SpendLogs
+
+
+# --- (end of the cost-control block) --------------------------------------------------------------
 
 
 class CostControl(Strict):
@@ -224,6 +375,7 @@ class CostControl(Strict):
     intro: Text
     tiers: list[Tier] = Field(min_length=1)
     controls: list[Control] = Field(min_length=1)
+    proxy: ProxyPlan
     rollout: list[Text] = Field(min_length=1)
     evidence: list[Text] = Field(min_length=1)
     mistakes: list[Text] = Field(min_length=1)
@@ -233,11 +385,11 @@ class TeamFile(Strict):
     """The whole of data/team.yaml: facts about the team rather than about one provider."""
 
     team: Text
-    account: Account
-    server: Server
-    never_share: list[Text] = Field(min_length=1)
-    after_recharge: list[OpsStep] = Field(min_length=1)
-    roles: list[Role] = Field(min_length=1)
+    account: Annotated[Account, Internal]
+    server: Annotated[Server, Internal]
+    never_share: Annotated[list[Text], Internal] = Field(min_length=1)
+    after_recharge: Annotated[list[OpsStep], Internal] = Field(min_length=1)
+    roles: Annotated[list[Role], Internal] = Field(min_length=1)
     faqs: list[Faq] = Field(min_length=1)
     cost_control: CostControl
     verified_on: VerifiedOn
@@ -310,11 +462,12 @@ def cross_rules(providers: ProvidersFile, team: TeamFile) -> Iterator[Rule]:
             if err.code in seen_codes:
                 yield Rule("providers", (*base, "errors", n, "code"), f"error code '{err.code}' is listed twice")
             seen_codes.add(err.code)
+    pids = list(providers.providers)
     for pid, p in providers.providers.items():
         for n, faq in enumerate(p.faqs):
-            yield from _related("providers", ("providers", pid, "faqs", n), faq, faq_owner)
+            yield from _related("providers", ("providers", pid, "faqs", n), faq, faq_owner, pids)
     for n, faq in enumerate(team.faqs):
-        yield from _related("team", ("faqs", n), faq, faq_owner)
+        yield from _related("team", ("faqs", n), faq, faq_owner, pids)
     if team.server.smoke_test_model not in model_owner:
         yield Rule(
             "team",
@@ -338,19 +491,30 @@ def _unique_ids(team: TeamFile) -> Iterator[Rule]:
             seen.add(item.id)
 
 
-def _related(file: str, path: Path, faq: Faq, known: dict[str, Path]) -> Iterator[Rule]:
+FAQ_SECTION_ANCHORS = ("general",)
+"""Anchors of the FAQ page's own sections (besides one per provider id), which no FAQ id may take."""
+
+
+def _related(file: str, path: Path, faq: Faq, known: dict[str, Path], pids: list[str]) -> Iterator[Rule]:
+    if faq.id in pids or faq.id in FAQ_SECTION_ANCHORS:
+        yield Rule(
+            file, (*path, "id"), f"'{faq.id}' is already the anchor of a section of the FAQ page; pick another id"
+        )
     for n, target in enumerate(faq.related):
         if target not in known:
             yield Rule(file, (*path, "related", n), f"'{target}' names no FAQ")
         elif target == faq.id:
             yield Rule(file, (*path, "related", n), "an FAQ cannot be related to itself")
+    for n, pid in enumerate(faq.providers):
+        if pid not in pids:
+            yield Rule(file, (*path, "providers", n), f"'{pid}' is not a documented provider; known: {', '.join(pids)}")
 
 
 def off_domain_urls(provider: Provider) -> list[tuple[str, str]]:
     """The (kind, url) pairs of the provider's pages whose host is not one of its domains."""
     return [
         (kind, url)
-        for kind, url in provider.urls.model_dump().items()
+        for kind, url in provider.urls.model_dump(exclude={"visibility"}).items()
         if not any(host_of(url) == d or host_of(url).endswith("." + d) for d in provider.domains)
     ]
 
@@ -358,3 +522,137 @@ def off_domain_urls(provider: Provider) -> list[tuple[str, str]]:
 def host_of(url: str) -> str:
     """The lowercase host name of an http(s) URL."""
     return url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":", 1)[0].lower()
+
+
+# --- The price snapshot (data/prices.yaml) and the cost-control rules ---------------------------------
+
+PRICES_FILE = "data/prices.yaml"
+"""Where the snapshot of LiteLLM's prices lives, as messages name it."""
+
+SYNC_PRICES = "run `make sync-prices` (python -m runbooks sync-prices) to refresh it"
+
+
+class PriceSource(Strict):
+    """Where the snapshot's numbers come from: the LiteLLM package, its version, and the day they were copied."""
+
+    package: Literal["litellm"]
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9A-Za-z]+)*$")]
+    file: NonEmpty
+    synced_on: VerifiedOn
+
+
+Tokens = Annotated[int, Field(gt=0)]
+UsdPerMillion = Annotated[float, Field(ge=0)]
+
+
+class ModelPrice(Strict):
+    """What LiteLLM's price map says about one documented model; no `price_map_key` means it is not in the map."""
+
+    litellm_model: ModelId
+    price_map_key: NonEmpty | None
+    mode: NonEmpty | None = None
+    input_usd_per_mtok: UsdPerMillion | None = None
+    output_usd_per_mtok: UsdPerMillion | None = None
+    max_input_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
+
+    @model_validator(mode="after")
+    def _nothing_without_a_key(self) -> ModelPrice:
+        facts = ("mode", "input_usd_per_mtok", "output_usd_per_mtok", "max_input_tokens", "max_output_tokens")
+        if self.price_map_key is None and any(getattr(self, f) is not None for f in facts):
+            raise ValueError("a model that is not in LiteLLM's price map (price_map_key: null) can have no prices")
+        return self
+
+
+class PricesFile(Strict):
+    """The whole of data/prices.yaml, written by `python -m runbooks sync-prices`."""
+
+    source: PriceSource
+    models: dict[ModelId, ModelPrice]
+
+
+def price_rules(providers: ProvidersFile, prices: PricesFile, snapshot: str = PRICES_FILE) -> Iterator[Rule]:
+    """Yield every way the price snapshot is stale: a documented model it lacks, prices or routes it or not."""
+    documented: set[str] = set()
+    for pid, p in providers.providers.items():
+        for n, model in enumerate(p.models):
+            documented.add(model.name)
+            expected = f"{p.litellm_prefix}/{model.upstream}"
+            entry = prices.models.get(model.name)
+            if entry is None:
+                yield Rule(
+                    "providers",
+                    ("providers", pid, "models", n, "name"),
+                    f"{snapshot} has no entry for documented model '{model.name}'; {SYNC_PRICES}",
+                    reason="stale_prices",
+                )
+            elif entry.litellm_model != expected:
+                yield Rule(
+                    "prices",
+                    ("models", model.name, "litellm_model"),
+                    f"{snapshot} priced '{model.name}' as {entry.litellm_model}, but data/providers.yaml serves it as "
+                    f"{expected}; {SYNC_PRICES}",
+                    reason="stale_prices",
+                )
+    for name in prices.models:
+        if name not in documented:
+            yield Rule(
+                "prices",
+                ("models", name),
+                f"{snapshot} prices '{name}', which is not a documented model; {SYNC_PRICES}",
+                reason="stale_prices",
+            )
+
+
+def cost_rules(team: TeamFile) -> Iterator[Rule]:
+    """Yield every rule the cost-control plan breaks: unknown tiers, teams or roles, and unbounded expensive tiers."""
+    cost = team.cost_control
+    tiers = {t.id: t for t in cost.tiers}
+    known = ", ".join(tiers)
+    for n, tier in enumerate(cost.tiers):
+        if tier.expensive and tier.limits is None:
+            yield Rule(
+                "team",
+                ("cost_control", "tiers", n, "expensive"),
+                f"expensive tier '{tier.id}' needs limits (rpm and tpm for each of its deployments)",
+            )
+    plan: Path = ("cost_control", "proxy")
+    for n, tid in enumerate(cost.proxy.default_key_tiers):
+        if tid not in tiers:
+            yield Rule(
+                "team", (*plan, "default_key_tiers", n), f"unknown tier '{tid}'; cost_control.tiers defines: {known}"
+            )
+        elif tiers[tid].expensive:
+            yield Rule(
+                "team",
+                (*plan, "default_key_tiers", n),
+                f"'{tid}' is an expensive tier; a key created without a models list must not reach it",
+            )
+    team_ids: set[str] = set()
+    for n, proxy_team in enumerate(cost.proxy.teams):
+        if proxy_team.id in team_ids:
+            yield Rule("team", (*plan, "teams", n, "id"), f"team '{proxy_team.id}' is defined twice")
+        team_ids.add(proxy_team.id)
+        for m, tid in enumerate(proxy_team.tiers):
+            if tid not in tiers:
+                yield Rule(
+                    "team",
+                    (*plan, "teams", n, "tiers", m),
+                    f"unknown tier '{tid}'; cost_control.tiers defines: {known}",
+                )
+    roles = {r.id for r in team.roles}
+    aliases: set[str] = set()
+    for n, key in enumerate(cost.proxy.keys):
+        if key.alias in aliases:
+            yield Rule("team", (*plan, "keys", n, "alias"), f"key alias '{key.alias}' is used twice")
+        aliases.add(key.alias)
+        if key.team not in team_ids:
+            yield Rule("team", (*plan, "keys", n, "team"), f"'{key.team}' names no team in cost_control.proxy.teams")
+        if key.owner not in roles:
+            yield Rule("team", (*plan, "keys", n, "owner"), f"'{key.owner}' names no role in roles")
+        if key.soft_budget is not None and key.soft_budget >= key.max_budget:
+            yield Rule(
+                "team",
+                (*plan, "keys", n, "soft_budget"),
+                "soft_budget must be below max_budget, or the alert comes only when the key is already blocked",
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,6 +29,8 @@ def _faq(fid: str, zh: str, en: str, **extra: Any) -> dict[str, Any]:
         "id": fid,
         "question": _text(zh + "？", en + "?"),
         "answer": _text(f"{zh}的答案。", f"The answer to {en}."),
+        "basis": _text(f"{zh}的依据。", f"Why: {en}."),
+        "boundary": _text(f"{zh}的适用边界。", f"When it does not apply: {en}."),
         **extra,
     }
 
@@ -127,7 +130,13 @@ def valid_data() -> dict[str, dict[str, Any]]:
             "intro": _text("控制成本。", "Keep costs down."),
             "tiers": [
                 {"id": "economy", "name": _text("经济", "Economy"), "use_for": _text("日常对话", "Everyday chat")},
-                {"id": "premium", "name": _text("旗舰", "Premium"), "use_for": _text("难题", "Hard problems")},
+                {
+                    "id": "premium",
+                    "name": _text("旗舰", "Premium"),
+                    "use_for": _text("难题", "Hard problems"),
+                    "expensive": True,
+                    "limits": {"rpm": 10, "tpm": 50000},
+                },
             ],
             "controls": [
                 {
@@ -136,15 +145,84 @@ def valid_data() -> dict[str, dict[str, Any]]:
                     "purpose": _text("归属消耗", "Attribute spend"),
                     "example": _text("生产、测试", "production, staging"),
                     "risk": _text("无法复盘", "No way to review"),
+                    "litellm": {
+                        "feature": _text("团队与虚拟密钥", "Teams and virtual keys"),
+                        "how": _text("每个环境一把密钥。", "One key per environment."),
+                        "examples": ["key", "proxy_budget"],
+                    },
                 }
             ],
+            "proxy": {
+                "budget": {"max_budget": 50, "budget_duration": "30d"},
+                "num_retries": 2,
+                "default_key_tiers": ["economy"],
+                "teams": [
+                    {
+                        "id": "production",
+                        "purpose": _text("日常使用", "Everyday use"),
+                        "max_budget": 40,
+                        "budget_duration": "30d",
+                        "tiers": ["economy", "premium"],
+                    }
+                ],
+                "keys": [
+                    {
+                        "alias": "chat-production",
+                        "team": "production",
+                        "owner": "lead",
+                        "environment": "production",
+                        "max_budget": 30,
+                        "soft_budget": 20,
+                        "budget_duration": "30d",
+                        "rpm_limit": 60,
+                        "tpm_limit": 100000,
+                    }
+                ],
+                "alerting": {
+                    "channel": "slack",
+                    "webhook_env": "SLACK_WEBHOOK_URL",
+                    "types": ["budget_alerts"],
+                    "threshold_seconds": 300,
+                },
+                "spend_logs": {"retention": "30d", "database_env": "DATABASE_URL"},
+            },
             "rollout": [_text("先拆分密钥。", "Split the keys first.")],
             "evidence": [_text("密钥归属", "Key owner")],
             "mistakes": [_text("共用一把密钥。", "Sharing one key.")],
         },
         "verified_on": dt.date(2026, 1, 15),
     }
-    return {"providers": providers, "team": team}
+    return {"providers": providers, "team": team, "prices": prices_of(providers)}
+
+
+def prices_of(providers: dict[str, Any]) -> dict[str, Any]:
+    """A price snapshot (data/prices.yaml) for the models of `providers`; the last model is not in the price map."""
+    entries = [
+        (model["name"], f"{provider['litellm_prefix']}/{model['upstream']}")
+        for provider in providers["providers"].values()
+        for model in provider["models"]
+    ]
+    models: dict[str, Any] = {}
+    for n, (name, route) in enumerate(entries):
+        if n == len(entries) - 1:
+            models[name] = {"litellm_model": route, "price_map_key": None}
+            continue
+        models[name] = {
+            "litellm_model": route,
+            "price_map_key": route,
+            "mode": "chat",
+            "input_usd_per_mtok": 0.15 * (n + 1),
+            "output_usd_per_mtok": 0.6 * (n + 1),
+            "max_input_tokens": 128000 * (n + 1),
+            "max_output_tokens": 16384,
+        }
+    source = {
+        "package": "litellm",
+        "version": "1.106.2",
+        "file": "litellm/model_prices_and_context_window_backup.json",
+        "synced_on": dt.date(2026, 1, 15),
+    }
+    return {"source": source, "models": models}
 
 
 def dump_yaml(data: Any) -> str:
@@ -198,6 +276,10 @@ def data_factory(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+SITE_URL = "http://127.0.0.1:8000/"
+"""The URL the session's site is built for."""
+
+
 @pytest.fixture(scope="session")
 def dataset() -> Dataset:
     """The project's real data."""
@@ -205,15 +287,34 @@ def dataset() -> Dataset:
 
 
 @pytest.fixture(scope="session")
+def public_dataset(dataset: Dataset) -> Dataset:
+    """The real data as the public site sees it."""
+    from runbooks.visibility import public_view
+
+    return public_view(dataset)
+
+
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real site, built once with `mkdocs build --strict` (Chinese at the root, English under en/)."""
-    out = tmp_path_factory.mktemp("site")
+    """The team's site from the real data, built once (Chinese at the root, English under en/)."""
+    return build_real_site(tmp_path_factory.mktemp("site"), "internal")
+
+
+@pytest.fixture(scope="session")
+def public_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The public site from the real data, built once."""
+    return build_real_site(tmp_path_factory.mktemp("site-public"), "public")
+
+
+def build_real_site(out: Path, audience: str) -> Path:
+    """Build the real data for `audience` into `out` with `mkdocs build --strict`."""
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "SITE_URL": SITE_URL, "RUNBOOKS_AUDIENCE": audience, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
     return out

@@ -23,6 +23,11 @@ ENV_PREFIX = "os.environ/"
 STARTUP_LIMIT_S = 90.0
 """How long the proxy may take to answer /health/liveliness (it usually needs about ten seconds)."""
 STOP_LIMIT_S = 15.0
+NEEDS_A_SERVICE = {
+    "database_url": "a PostgreSQL database (virtual keys, spend logs)",
+    "alerting": "a Slack webhook",
+}
+"""Settings of `general_settings` the live test leaves out: each needs a service that is not on 127.0.0.1."""
 
 
 class ProxyError(RuntimeError):
@@ -52,7 +57,10 @@ def env_references(node: Any) -> set[str]:
 
 
 def mock_config(source: Path, reply: str) -> dict[str, Any]:
-    """The config at `source` with a `mock_response` in every deployment, everything else as it is."""
+    """The config at `source` with a `mock_response` in every deployment and without `NEEDS_A_SERVICE`.
+
+    Everything else (models, routing, access groups, budgets, the master key's variable) stays as it is.
+    """
     config = YAML(typ="safe").load(source.read_text(encoding="utf-8"))
     if not isinstance(config, dict) or not config.get("model_list"):
         raise ProxyError(f"{source} has no model_list to serve")
@@ -60,6 +68,9 @@ def mock_config(source: Path, reply: str) -> dict[str, Any]:
         raise ProxyError(f"{source} includes other files; the live test serves a single-file config only")
     for deployment in config["model_list"]:
         deployment["litellm_params"]["mock_response"] = reply
+    general = config.get("general_settings") or {}
+    for setting in NEEDS_A_SERVICE:
+        general.pop(setting, None)
     return config
 
 

@@ -13,13 +13,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from runbooks.loader import load
 from runbooks.schema import LANGUAGES
 
 from ..built_pages import smoke_test_command_on_page
 from ..conftest import ROOT
-from .proxy import RunningProxy, litellm_proxy
+from .proxy import NEEDS_A_SERVICE, RunningProxy, env_references, litellm_proxy, mock_config
 
 DATASET = load(ROOT / "data")
 DOCUMENTED_MODELS = [model.name for provider in DATASET.providers.providers.values() for model in provider.models]
@@ -79,6 +80,22 @@ def test_the_proxy_under_test_is_the_pinned_release():
     pinned = re.search(r"^litellm==(\S+)$", pins, re.MULTILINE)
     assert pinned, "requirements-litellm.txt pins no litellm version"
     assert version("litellm") == pinned.group(1)
+
+
+def test_the_mock_config_changes_only_the_replies_and_what_needs_another_service():
+    source = ROOT / "data" / "litellm" / "config.yaml"
+    original = YAML(typ="safe").load(source.read_text(encoding="utf-8"))
+    derived = mock_config(source, "the mock reply")
+    assert [d["litellm_params"].pop("mock_response") for d in derived["model_list"]] == ["the mock reply"] * len(
+        original["model_list"]
+    )
+    for setting in NEEDS_A_SERVICE:
+        original.get("general_settings", {}).pop(setting, None)
+    assert derived == original
+    assert "LITELLM_MASTER_KEY" in env_references(derived)
+    assert {d["litellm_params"]["api_key"] for d in derived["model_list"]} == {
+        f"os.environ/{p.env_var}" for p in DATASET.providers.providers.values()
+    }
 
 
 def test_every_language_shows_the_same_command_for_the_documented_proxy(site, proxy_site, proxy, dataset):

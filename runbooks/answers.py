@@ -1,0 +1,379 @@
+"""What answer engines read: FAQPage JSON-LD, llms.txt, Markdown mirrors, JSON exports and the sitemap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from urllib.parse import urljoin
+from xml.sax.saxutils import escape as xml_escape
+
+from pydantic import BaseModel, ConfigDict
+
+from runbooks.loader import Dataset
+from runbooks.render import Labels, Page, all_faqs, faq_providers, load_labels, pages, verified_dates
+from runbooks.schema import LANGUAGES, Text
+
+SCHEMA_ORG = "https://schema.org"
+
+# --- URLs -----------------------------------------------------------------------------------------
+
+
+def language_root(site_url: str, lang: str) -> str:
+    """The absolute URL of `lang`'s home: the site URL itself for the default language."""
+    root = site_url if site_url.endswith("/") else site_url + "/"
+    return root if lang == LANGUAGES[0] else urljoin(root, f"{lang}/")
+
+
+def page_url(page: Page, site_url: str, lang: str) -> str:
+    """The absolute URL of `page` in `lang`."""
+    return language_root(site_url, lang) + page.url
+
+
+def mirror_path(page: Page) -> str:
+    """Where the Markdown mirror of `page` goes: its URL with `.md` appended (`faq/` → `faq.md`)."""
+    return (page.url.rstrip("/") or "index") + ".md"
+
+
+def alternates(page: Page, site_url: str) -> list[tuple[str, str]]:
+    """(hreflang, absolute URL) of `page` in every language, then `x-default` for the default one."""
+    links = [(lang, page_url(page, site_url, lang)) for lang in LANGUAGES]
+    return [*links, ("x-default", links[0][1])]
+
+
+# --- Plain text -----------------------------------------------------------------------------------
+
+_CODE_FENCE = re.compile(r"(`+)(.+?)\1")
+
+
+def plain(text: str) -> str:
+    """Data text as a reader sees it on the page: code spans without their backticks, spaces collapsed."""
+    return _CODE_FENCE.sub(lambda m: m[2].strip(), " ".join(text.split()))
+
+
+# --- FAQPage JSON-LD ------------------------------------------------------------------------------
+
+
+def faq_jsonld(dataset: Dataset, lang: str, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
+    """The schema.org FAQPage of the FAQ page in `lang`: every question with its direct answer."""
+    page = _page(dataset, "faq", labels)
+    url = page_url(page, site_url, lang)
+    questions = [
+        {
+            "@type": "Question",
+            "@id": f"{url}#{faq.id}",
+            "url": f"{url}#{faq.id}",
+            "name": plain(faq.question(lang)),
+            "acceptedAnswer": {"@type": "Answer", "text": plain(faq.answer(lang))},
+        }
+        for faq in all_faqs(dataset).values()
+    ]
+    return {
+        "@context": SCHEMA_ORG,
+        "@type": "FAQPage",
+        "@id": url,
+        "url": url,
+        "name": page.title(lang),
+        "inLanguage": lang,
+        "dateModified": verified_dates(page, dataset).newest.isoformat(),
+        "mainEntity": questions,
+    }
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside `<script>`: no text in it can close the element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (
+        ("&", "\\u0026"),
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+# --- llms.txt and Markdown mirrors ----------------------------------------------------------------
+
+_ATTR_LIST = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}\n]*\}[ \t]*$", re.MULTILINE)
+
+
+def markdown_mirror(markdown: str) -> str:
+    """A page's Markdown as plain CommonMark for readers of `.md` URLs: attribute lists removed."""
+    text = _ATTR_LIST.sub("", markdown)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: Labels | None = None) -> str:
+    """The llms.txt of one language (llmstxt.org): H1, a summary, then H2 lists of links with notes."""
+    words = (labels or load_labels()).root
+    site = pages(dataset, labels)
+    root = language_root(site_url, lang)
+    by_kind = {page.kind: page for page in site}
+
+    def item(name: str, url: str, note: str = "") -> str:
+        return f"- [{_link_text(name)}]({url})" + (f": {plain(note)}" if note else "")
+
+    out = [f"# {title}", "", f"> {plain(words['llms_summary'](lang))}", "", plain(words["llms_intro"](lang)), ""]
+    others = [other for other in LANGUAGES if other != lang]
+    out += [
+        plain(words["llms_other_languages"](lang))
+        + " "
+        + ", ".join(f"{language_root(site_url, other)}llms.txt" for other in others),
+        "",
+    ]
+    out += [f"## {words['section_providers'](lang)}", ""]
+    for page in site:
+        if page.kind == "provider":
+            provider = dataset.providers.providers[page.context["pid"]]
+            out.append(item(provider.name(lang), root + mirror_path(page), provider.summary(lang)))
+    out += ["", f"## {words['page_faq'](lang)}", ""]
+    faq_page = page_url(by_kind["faq"], site_url, lang)
+    for faq in all_faqs(dataset).values():
+        out.append(item(faq.question(lang), f"{faq_page}#{faq.id}", faq.answer(lang)))
+    out += ["", f"## {words['llms_guides'](lang)}", ""]
+    for page in site:
+        if page.kind not in ("provider", "faq", "home"):
+            out.append(
+                item(
+                    page.title(lang), root + mirror_path(page), words[f"llms_note_{page.kind.replace('-', '_')}"](lang)
+                )
+            )
+    out += ["", "## Optional", ""]
+    out.append(item("llms-full.txt", root + "llms-full.txt", words["llms_note_full"](lang)))
+    top = language_root(site_url, LANGUAGES[0])
+    out.append(item("providers.json", top + "providers.json", words["llms_note_providers_json"](lang)))
+    out.append(item("faq.json", top + "faq.json", words["llms_note_faq_json"](lang)))
+    return "\n".join(out) + "\n"
+
+
+def llms_full_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: Labels | None = None) -> str:
+    """Every FAQ entry in full, in one Markdown file, for readers that want the answers without crawling."""
+    words = (labels or load_labels()).root
+    faq_page = page_url(_page(dataset, "faq", labels), site_url, lang)
+    owners = _faq_owners(dataset)
+    colon = words["colon"](lang)
+    out = [f"# {title}: {words['page_faq'](lang)}", "", f"> {plain(words['llms_summary'](lang))}", ""]
+    for faq in all_faqs(dataset).values():
+        out += [f"## {plain(faq.question(lang))}", "", f"{words['llms_permalink'](lang)}{colon}{faq_page}#{faq.id}", ""]
+        out += [plain(faq.answer(lang)), ""]
+        out += [f"{words['faq_basis'](lang)}{colon}{plain(faq.basis(lang))}", ""]
+        out += [f"{words['faq_boundary'](lang)}{colon}{plain(faq.boundary(lang))}", ""]
+        if faq.next_steps:
+            out += [f"{words['faq_next_steps'](lang)}{colon}", ""]
+            out += [f"{n}. {plain(step(lang))}" for n, step in enumerate(faq.next_steps, 1)] + [""]
+        concerns = faq_providers(faq, owners.get(faq.id))
+        if concerns:
+            names = [dataset.providers.providers[pid].name(lang) for pid in concerns]
+            out += [f"{words['faq_runbooks'](lang)}{colon}{words['list_separator'](lang).join(names)}", ""]
+    return "\n".join(out)
+
+
+# --- JSON exports ---------------------------------------------------------------------------------
+
+
+class _Export(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExportText(_Export):
+    """A text in every language of the site."""
+
+    zh: str
+    en: str
+
+
+class ExportModel(_Export):
+    """A model the proxy serves."""
+
+    name: str
+    upstream: str
+    litellm_model: str
+    tier: str
+
+
+class ExportError(_Export):
+    """An error code of a provider, with its cause, what to check and the fix."""
+
+    code: str
+    status: int | None
+    cause: ExportText
+    check: ExportText
+    fix: ExportText
+
+
+class ExportProvider(_Export):
+    """The public facts of one provider."""
+
+    id: str
+    name: ExportText
+    summary: ExportText
+    env_var: str
+    litellm_prefix: str
+    urls: dict[str, str]
+    models: list[ExportModel]
+    recharge_steps: list[ExportText]
+    errors: list[ExportError]
+    verified_on: dt.date
+    runbook: ExportText
+
+
+class ProvidersExport(_Export):
+    """providers.json: every documented provider's public facts."""
+
+    generated_from: str
+    verified_on: dt.date
+    providers: list[ExportProvider]
+
+
+class ExportFaq(_Export):
+    """One FAQ entry with its permanent URL in every language."""
+
+    id: str
+    question: ExportText
+    answer: ExportText
+    basis: ExportText
+    boundary: ExportText
+    next_steps: list[ExportText]
+    related: list[str]
+    providers: list[str]
+    url: ExportText
+
+
+class FaqExport(_Export):
+    """faq.json: every FAQ entry, in every language."""
+
+    generated_from: str
+    date_modified: dt.date
+    questions: list[ExportFaq]
+
+
+EXPORTS: dict[str, type[_Export]] = {"providers.json": ProvidersExport, "faq.json": FaqExport}
+"""Each JSON file published at the site root, by the model that defines (and documents) its shape."""
+
+
+def schema_name(export: str) -> str:
+    """The file name of the JSON Schema published beside an export: `faq.json` → `faq.schema.json`."""
+    return export.removesuffix(".json") + ".schema.json"
+
+
+def json_schema(export: str, site_url: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one export, with its public `$id`."""
+    schema = EXPORTS[export].model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": site_url + schema_name(export), **schema}
+
+
+def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
+    """The content of providers.json."""
+    site = {page.context.get("pid"): page for page in pages(dataset, labels) if page.kind == "provider"}
+    providers = [
+        ExportProvider(
+            id=pid,
+            name=_text(p.name),
+            summary=_text(p.summary),
+            env_var=p.env_var,
+            litellm_prefix=p.litellm_prefix,
+            urls=p.urls.model_dump(exclude={"visibility"}),
+            models=[
+                ExportModel(
+                    name=m.name, upstream=m.upstream, litellm_model=f"{p.litellm_prefix}/{m.upstream}", tier=m.tier
+                )
+                for m in p.models
+            ],
+            recharge_steps=[_text(step.text) for step in p.recharge_steps],
+            errors=[
+                ExportError(code=e.code, status=e.status, cause=_text(e.cause), check=_text(e.check), fix=_text(e.fix))
+                for e in p.errors
+            ],
+            verified_on=p.verified_on,
+            runbook=ExportText(**{lang: page_url(site[pid], site_url, lang) for lang in LANGUAGES}),
+        )
+        for pid, p in dataset.providers.providers.items()
+    ]
+    newest = max(p.verified_on for p in dataset.providers.providers.values())
+    export = ProvidersExport(generated_from="data/providers.yaml", verified_on=newest, providers=providers)
+    return export.model_dump(mode="json")
+
+
+def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
+    """The content of faq.json."""
+    page = _page(dataset, "faq", labels)
+    owners = _faq_owners(dataset)
+    questions = [
+        ExportFaq(
+            id=faq.id,
+            question=_text(faq.question),
+            answer=_text(faq.answer),
+            basis=_text(faq.basis),
+            boundary=_text(faq.boundary),
+            next_steps=[_text(step) for step in faq.next_steps],
+            related=list(faq.related),
+            providers=faq_providers(faq, owners.get(faq.id)),
+            url=ExportText(**{lang: f"{page_url(page, site_url, lang)}#{faq.id}" for lang in LANGUAGES}),
+        )
+        for faq in all_faqs(dataset).values()
+    ]
+    export = FaqExport(
+        generated_from="data/team.yaml, data/providers.yaml",
+        date_modified=verified_dates(page, dataset).newest,
+        questions=questions,
+    )
+    return export.model_dump(mode="json")
+
+
+# --- Crawlers -------------------------------------------------------------------------------------
+
+
+def robots_txt(site_url: str, *, public: bool) -> str:
+    """robots.txt: the public site points crawlers at its sitemap; the team's site turns every crawler away."""
+    if not public:
+        return "# The team's internal runbooks: not for indexing.\nUser-agent: *\nDisallow: /\n"
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site_url}sitemap.xml\n"
+
+
+# --- Sitemap --------------------------------------------------------------------------------------
+
+
+def sitemap_xml(dataset: Dataset, site_url: str, labels: Labels | None = None) -> str:
+    """One sitemap for every language: each page in each language, with its alternates and last verification."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+    ]
+    for page in pages(dataset, labels):
+        links = alternates(page, site_url)
+        lastmod = verified_dates(page, dataset).newest.isoformat()
+        for lang in LANGUAGES:
+            out += [
+                "  <url>",
+                f"    <loc>{xml_escape(page_url(page, site_url, lang))}</loc>",
+                f"    <lastmod>{lastmod}</lastmod>",
+            ]
+            out += [
+                f'    <xhtml:link rel="alternate" hreflang="{hreflang}" href="{xml_escape(href)}"/>'
+                for hreflang, href in links
+            ]
+            out.append("  </url>")
+    out.append("</urlset>")
+    return "\n".join(out) + "\n"
+
+
+# --- Internals ------------------------------------------------------------------------------------
+
+
+def _page(dataset: Dataset, kind: str, labels: Labels | None) -> Page:
+    return next(page for page in pages(dataset, labels) if page.kind == kind)
+
+
+def _faq_owners(dataset: Dataset) -> dict[str, str]:
+    return {faq.id: pid for pid, p in dataset.providers.providers.items() for faq in p.faqs}
+
+
+def _text(text: Text) -> ExportText:
+    return ExportText(**{lang: plain(text(lang)) for lang in LANGUAGES})
+
+
+def _link_text(text: str) -> str:
+    return plain(text).replace("[", "(").replace("]", ")")

@@ -1,0 +1,310 @@
+"""Answer-engine outputs: JSON-LD, llms.txt, Markdown mirrors, JSON exports, hreflang, sitemap and search."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import jsonschema
+import pytest
+from bs4 import BeautifulSoup
+
+from runbooks import answers
+from runbooks.loader import DataError, load
+from runbooks.render import all_faqs, pages
+from runbooks.schema import LANGUAGES
+
+from .conftest import ROOT, SITE_URL, valid_data, write_data
+
+# --- Helpers --------------------------------------------------------------------------------------
+
+
+def _file_of(site: Path, url: str) -> Path:
+    """The built file an absolute URL of the session's site is served from."""
+    assert url.startswith(SITE_URL), f"{url} is not under {SITE_URL}"
+    path = urldefrag(url)[0][len(SITE_URL) :]
+    return site / (path + "index.html" if path == "" or path.endswith("/") else path)
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _ids(soup: BeautifulSoup) -> list[str]:
+    return [tag["id"] for tag in soup.select("article [id]")]
+
+
+def _visible_faq(soup: BeautifulSoup) -> dict[str, tuple[str, str]]:
+    """Question heading text and direct-answer text of every FAQ entry on a built page, by anchor."""
+    out = {}
+    for answer in soup.select("article p.faq-answer"):
+        heading = answer.find_previous_sibling("h3")
+        title = "".join(t for t in heading.find_all(string=True) if "headerlink" not in t.parent.get("class", []))
+        out[heading["id"]] = (" ".join(title.split()), " ".join(answer.get_text().split()))
+    return out
+
+
+def _jsonld(soup: BeautifulSoup) -> list[dict]:
+    return [json.loads(tag.string) for tag in soup.select('script[type="application/ld+json"]')]
+
+
+LLMS_LINK = re.compile(r"^- \[(?P<name>[^\]]+)\]\((?P<url>[^)\s]+)\)(?:: (?P<notes>.+))?$")
+
+
+def _parse_llms_txt(text: str) -> dict:
+    """Parse an llms.txt by the llmstxt.org rules; fail on anything the format does not allow."""
+    blocks = text.rstrip("\n").split("\n")
+    assert blocks[0].startswith("# ") and len(blocks[0]) > 2, "the first line must be the H1 title"
+    rest = blocks[1:]
+    summary = next((line for line in rest if line.strip()), "")
+    assert summary.startswith("> "), "the summary blockquote must follow the title"
+    sections: dict[str, list[dict]] = {}
+    current = None
+    for line in rest:
+        if line.startswith("## "):
+            current = line[3:]
+            sections[current] = []
+        elif current is not None and line.strip():
+            match = LLMS_LINK.match(line)
+            assert match, f"not a link list item: {line!r}"
+            sections[current].append(match.groupdict())
+        assert not line.startswith(("# ", "### ")), f"only H2 sections are allowed after the title: {line!r}"
+    assert sections, "an llms.txt needs at least one H2 list of links"
+    return {"title": blocks[0][2:], "summary": summary[2:], "sections": sections}
+
+
+# --- Pure functions -------------------------------------------------------------------------------
+
+
+def test_script_json_cannot_close_the_script_element():
+    hostile = {"text": "</script><script>alert(1)</script><!-- \u2028 & -->"}
+    encoded = answers.script_json(hostile)
+    assert "<" not in encoded and ">" not in encoded and "&" not in encoded and "\u2028" not in encoded
+    assert json.loads(encoded) == hostile
+
+
+def test_plain_drops_code_fences_only():
+    assert answers.plain("Set `OPENAI_API_KEY`,  then  ``a`b``.") == "Set OPENAI_API_KEY, then a`b."
+
+
+def test_markdown_mirror_removes_attribute_lists_and_keeps_the_rest():
+    markdown = "## Models { #models }\n\nAn answer.\n{ .faq-answer }\n\nKeep {braces} and `{ #code }`.\n"
+    assert answers.markdown_mirror(markdown) == "## Models\n\nAn answer.\n\nKeep {braces} and `{ #code }`.\n"
+
+
+def test_faq_jsonld_has_every_question_of_the_data(dataset):
+    for lang in LANGUAGES:
+        data = answers.faq_jsonld(dataset, lang, SITE_URL)
+        assert data["@type"] == "FAQPage" and data["inLanguage"] == lang
+        names = [q["name"] for q in data["mainEntity"]]
+        assert names == [answers.plain(f.question(lang)) for f in all_faqs(dataset).values()]
+        assert all(q["url"].startswith(data["url"] + "#") for q in data["mainEntity"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "sentences"),
+    [("One. Two.", 2), ("一句。两句。", 2), ("Use `gpt-4.5` here. Version 2.5 is fine.", 2), ("No end", 1)],
+)
+def test_sentence_count(answer, sentences):
+    from runbooks.schema import sentence_count
+
+    assert sentence_count(answer) == sentences
+
+
+def test_an_answer_of_three_sentences_is_refused_with_its_path(data_factory):
+    def long_answer(data):
+        data["team"]["faqs"][0]["answer"]["en"] = "One. Two. Three."
+
+    with pytest.raises(DataError) as err:
+        load(data_factory(long_answer))
+    [problem] = err.value.problems
+    assert problem.path == "faqs[0].answer" and "3 sentences" in problem.message and problem.line > 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "words"),
+    [
+        (lambda d: d["team"]["faqs"][0].update(id="acme"), "faqs[0].id", "anchor of a section"),
+        (lambda d: d["team"]["faqs"][0].update(id="general"), "faqs[0].id", "anchor of a section"),
+        (lambda d: d["team"]["faqs"][0].update(providers=["nobody"]), "faqs[0].providers[0]", "not a documented"),
+        (lambda d: d["team"]["faqs"][0].pop("boundary"), "faqs[0].boundary", "field required"),
+    ],
+)
+def test_faq_rules_name_the_yaml_path(data_factory, mutate, path, words):
+    with pytest.raises(DataError) as err:
+        load(data_factory(mutate))
+    assert [(p.path, words in p.message.lower()) for p in err.value.problems] == [(path, True)]
+
+
+def test_llms_txt_follows_the_format_and_lists_every_page_and_question(dataset):
+    for lang in LANGUAGES:
+        parsed = _parse_llms_txt(answers.llms_txt(dataset, lang, SITE_URL, title="Runbooks"))
+        urls = [item["url"] for items in parsed["sections"].values() for item in items]
+        for page in pages(dataset):
+            if page.kind not in ("home", "faq"):
+                assert answers.language_root(SITE_URL, lang) + answers.mirror_path(page) in urls
+        faq_page = answers.page_url(next(p for p in pages(dataset) if p.kind == "faq"), SITE_URL, lang)
+        assert {f"{faq_page}#{fid}" for fid in all_faqs(dataset)} <= set(urls)
+
+
+def test_exports_validate_against_their_published_schemas(dataset):
+    for name, build in (("providers.json", answers.providers_export), ("faq.json", answers.faq_export)):
+        schema = answers.json_schema(name, SITE_URL)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        document = build(dataset, SITE_URL)
+        jsonschema.validate(document, schema)
+        broken = json.loads(json.dumps(document))
+        del broken[next(iter(broken))]
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+
+
+def test_sitemap_lists_every_page_in_every_language_with_alternates(dataset):
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    root = ET.fromstring(answers.sitemap_xml(dataset, SITE_URL))
+    locs = [url.findtext("s:loc", namespaces=ns) for url in root.findall("s:url", ns)]
+    expected = [answers.page_url(page, SITE_URL, lang) for page in pages(dataset) for lang in LANGUAGES]
+    assert locs == expected
+    for url in root.findall("s:url", ns):
+        langs = [link.get("hreflang") for link in url.findall("x:link", ns)]
+        assert langs == [*LANGUAGES, "x-default"]
+
+
+# --- The built site -------------------------------------------------------------------------------
+
+
+def test_faq_json_ld_equals_the_visible_questions_and_answers(public_site, public_dataset):
+    for lang in LANGUAGES:
+        soup = _soup(
+            _file_of(
+                public_site, answers.page_url(next(p for p in pages(public_dataset) if p.kind == "faq"), SITE_URL, lang)
+            )
+        )
+        [data] = _jsonld(soup)
+        assert data["@type"] == "FAQPage" and data["inLanguage"] == soup.html["lang"] == lang
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["dateModified"])
+        assert data["dateModified"] in soup.select_one("article .admonition").get_text()
+        in_jsonld = {urlsplit(q["url"]).fragment: (q["name"], q["acceptedAnswer"]["text"]) for q in data["mainEntity"]}
+        assert in_jsonld == _visible_faq(soup)
+        assert len(in_jsonld) == len(all_faqs(public_dataset))
+
+
+def test_faq_anchors_are_identical_across_languages_and_unique(public_site, public_dataset):
+    faq = next(p for p in pages(public_dataset) if p.kind == "faq")
+    anchors = {}
+    for lang in LANGUAGES:
+        soup = _soup(_file_of(public_site, answers.page_url(faq, SITE_URL, lang)))
+        ids = _ids(soup)
+        assert len(ids) == len(set(ids)), f"duplicate ids on the {lang} FAQ page"
+        anchors[lang] = list(_visible_faq(soup))
+        assert all(re.fullmatch(r"[a-z0-9-]+", a) for a in anchors[lang])
+    assert anchors["zh"] == anchors["en"] == list(all_faqs(public_dataset))
+
+
+def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pages(public_site, public_dataset):
+    for page in pages(public_dataset):
+        for lang in LANGUAGES:
+            soup = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang)))
+            canonical = soup.select_one('link[rel="canonical"]')["href"]
+            assert canonical == answers.page_url(page, SITE_URL, lang)
+            links = {link["hreflang"]: link["href"] for link in soup.select('link[rel="alternate"][hreflang]')}
+            assert set(links) == {*LANGUAGES, "x-default"}
+            assert links["x-default"] == links[LANGUAGES[0]]
+            for href in links.values():
+                assert urlsplit(href).scheme in ("http", "https"), href
+                assert _file_of(public_site, href).is_file(), href
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_llms_txt_of_the_site_parses_and_its_links_exist(public_site, lang):
+    base = public_site if lang == LANGUAGES[0] else public_site / lang
+    parsed = _parse_llms_txt((base / "llms.txt").read_text(encoding="utf-8"))
+    for items in parsed["sections"].values():
+        for item in items:
+            url, fragment = urldefrag(item["url"])
+            target = _file_of(public_site, url)
+            assert target.is_file(), item["url"]
+            if fragment:
+                assert fragment in _ids(_soup(target)), item["url"]
+    full = (base / "llms-full.txt").read_text(encoding="utf-8")
+    assert full.count("\n## ") == len(
+        parsed["sections"][next(k for k in parsed["sections"] if "FAQ" in k or "问题" in k)]
+    )
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_has_a_markdown_mirror_at_its_url_plus_md(public_site, public_dataset, lang):
+    base = public_site if lang == LANGUAGES[0] else public_site / lang
+    for page in pages(public_dataset):
+        mirror = base / answers.mirror_path(page)
+        assert mirror.is_file(), mirror
+        text = mirror.read_text(encoding="utf-8")
+        h1 = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang))).select_one("article h1")
+        heading = "".join(t for t in h1.find_all(string=True) if "headerlink" not in t.parent.get("class", []))
+        assert text.splitlines()[0] == "# " + heading.strip()
+        assert "{ #" not in text and "{ ." not in text
+
+
+def test_json_exports_at_the_root_validate_against_the_schemas_beside_them(public_site, public_dataset):
+    for name in answers.EXPORTS:
+        document = json.loads((public_site / name).read_text(encoding="utf-8"))
+        schema = json.loads((public_site / answers.schema_name(name)).read_text(encoding="utf-8"))
+        jsonschema.validate(document, schema)
+    faq = json.loads((public_site / "faq.json").read_text(encoding="utf-8"))
+    assert [q["id"] for q in faq["questions"]] == list(all_faqs(public_dataset))
+    providers = json.loads((public_site / "providers.json").read_text(encoding="utf-8"))
+    assert [p["id"] for p in providers["providers"]] == list(public_dataset.providers.providers)
+    for provider in providers["providers"]:
+        assert all(_file_of(public_site, url).is_file() for url in provider["runbook"].values())
+
+
+def test_one_sitemap_lists_both_languages_and_only_existing_pages(public_site, public_dataset):
+    assert not (public_site / "en" / "sitemap.xml").exists()
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [e.text for e in ET.parse(public_site / "sitemap.xml").getroot().iterfind("s:url/s:loc", ns)]
+    assert len(locs) == len(pages(public_dataset)) * len(LANGUAGES)
+    assert all(_file_of(public_site, loc).is_file() for loc in locs)
+
+
+SEARCH_TERMS = {"充值": {"providers/openai/", "faq/"}, "余额": {"providers/deepseek/", "faq/"}, "额度": {"faq/"}}
+
+
+@pytest.mark.parametrize(("term", "expected"), SEARCH_TERMS.items())
+def test_chinese_search_index_holds_segmented_words(public_site, term, expected):
+    index = json.loads((public_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"])
+    found = set()
+    for doc in index["docs"]:
+        tokens = separator.split(doc["title"] + " " + doc["text"])
+        if term in tokens:
+            found.add(doc["location"].split("#")[0])
+    assert expected <= found, f"{term!r} is not a token of {expected - found}"
+    english = json.loads((public_site / "en" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert english["config"]["lang"] == ["en"]
+
+
+def test_hostile_faq_text_stays_inside_the_json_ld(tmp_path):
+    payload = '</script><script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    data = valid_data()
+    data["team"]["faqs"][0]["answer"]["en"] = "Plain answer " + payload
+    data_dir = write_data(tmp_path, data)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1", "SITE_URL": SITE_URL},
+    )
+    assert result.returncode == 0, result.stderr
+    soup = _soup(tmp_path / "site" / "en" / "faq" / "index.html")
+    [data_ld] = _jsonld(soup)
+    assert data_ld["mainEntity"][0]["acceptedAnswer"]["text"] == "Plain answer " + payload
+    assert [s.get("type") for s in soup.select("script") if "alert" in (s.string or "")] == ["application/ld+json"]
+    assert not soup.select("img[onerror]")
