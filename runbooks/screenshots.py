@@ -1,4 +1,4 @@
-"""`python -m runbooks.screenshots`: build the site and photograph its key pages in every language for the README."""
+"""`python -m runbooks.screenshots`: photograph the public site's key pages in each language for the README."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m runbooks.screenshots",
         description=(
-            "Build the site into a temporary directory, serve it on 127.0.0.1, and save screenshots "
+            "Build the public site into a temporary directory, serve it on 127.0.0.1, and save screenshots "
             f"({DESKTOP['width']}x{DESKTOP['height']}) of the home page, the first provider's runbook and "
             "the FAQ in every language. Needs Debian's Chromium (`apt-get install chromium fonts-noto-cjk`) "
             "or $CHROMIUM. Exit codes: 0 written, 1 the build or the browser failed, 2 invalid data."
@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="runbooks-screenshots-") as tmp:
         site_dir = Path(tmp) / "site"
-        failed = build_site(site_dir, args.data)
+        # The public site: the PNGs sit in docs/, so every build publishes them, the public one included.
+        failed = build_site(site_dir, args.data, audience="public")
         if failed:
             print(failed, file=sys.stderr)
             return 1
