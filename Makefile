@@ -14,7 +14,7 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site validate check check-config test lint clean
+.PHONY: help serve site validate check check-config test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ lint: $(STAMP) ## Run ruff on the code
 
 test: $(STAMP) lint ## Run the linter and the whole test suite (builds the site once)
 	$(PY) -m pytest
+
+bench: $(STAMP) ## Benchmark the build and the gates on 5 to 1,000 providers; writes bench/RESULTS.md
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the built site and caches (keeps .venv)
 	rm -rf site site-public .pytest_cache .ruff_cache

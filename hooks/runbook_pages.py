@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -10,12 +16,14 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from runbooks.loader import DataError, Dataset, load
-from runbooks.render import Labels, load_labels, nav, pages, render
+from runbooks.loader import DataError, Dataset, load_unchanged
+from runbooks.render import Labels, in_nav, load_labels, nav, pages, render
 from runbooks.schema import LANGUAGES
+
+log = logging.getLogger("mkdocs.hooks.runbook_pages")
 
 # -------------------------------------------------------------------------------------------------
 # Hooks
@@ -26,12 +34,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Load the data once per build and take the navigation from it."""
     lang = _language(config)
     try:
-        dataset = load(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
+        dataset = load_unchanged(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
         labels = load_labels()
     except DataError as exc:
         raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
-    _BUILDS[id(config)] = _Build(dataset, labels, lang)
+    run = _Build(dataset, labels, lang)
+    _BUILDS[id(config)] = run
     config.nav = nav(dataset, lang, labels)
+    if lang == LANGUAGES[0] and len(pages(dataset, labels)) >= PARALLEL_MIN_PAGES:
+        run.others = {other: _start_language(config, other) for other in LANGUAGES[1:]}
     return config
 
 
@@ -40,7 +51,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     run = _BUILDS[id(config)]
     for page in pages(run.dataset, run.labels):
         content = render(page, run.dataset, run.lang, run.labels)
-        files.append(File.generated(config, page.path, content=content))
+        # Pages the navigation leaves out on purpose (render.PROVIDERS_IN_NAV) are no omission to warn about.
+        inclusion = InclusionLevel.UNDEFINED if in_nav(page, run.dataset) else InclusionLevel.NOT_IN_NAV
+        files.append(File.generated(config, page.path, content=content, inclusion=inclusion))
     return files
 
 
@@ -56,15 +69,92 @@ def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object
 
 def on_post_build(config: MkDocsConfig) -> None:
     """After the default language, build every other language into its own subdirectory."""
-    if _BUILDS.pop(id(config)).lang != LANGUAGES[0]:
+    run = _BUILDS.pop(id(config))
+    if run.lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
-        overrides = {
-            "site_dir": str(Path(config.site_dir) / lang),
-            "site_url": urljoin(config.site_url or "/", f"{lang}/"),
-            "strict": config.strict,
-        }
-        build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **overrides))
+        if lang in run.others:
+            _finish_language(config, lang, run.others.pop(lang))
+        else:
+            build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **_overrides(config, lang)))
+
+
+def on_build_error(error: Exception) -> None:
+    """Stop the other languages' builds when the default language's build fails."""
+    for run in list(_BUILDS.values()):
+        for child in run.others.values():
+            child.stop()
+        run.others.clear()
+
+
+# -------------------------------------------------------------------------------------------------
+# The other languages in parallel
+# -------------------------------------------------------------------------------------------------
+
+PARALLEL_MIN_PAGES = 100
+"""From this many pages per language, every other language is built in a process of its own.
+
+The languages' builds share nothing, so on a machine with two or more cores a large site is built
+in about the time of one language. A new process first spends about a second importing MkDocs and
+the theme, so a smaller site (the team's real one has a dozen pages) builds the languages one after
+the other in this process.
+"""
+
+# Run in the child: build one language from its config with the given overrides (JSON in argv[2]).
+_CHILD = (
+    "import json, sys; from mkdocs.commands.build import build; from mkdocs.config import load_config; "
+    "build(load_config(sys.argv[1], **json.loads(sys.argv[2])))"
+)
+
+
+@dataclass
+class _Child:
+    """A language being built in its own process, into a temporary directory beside the site."""
+
+    process: subprocess.Popen[bytes]
+    work: Path
+
+    def stop(self) -> None:
+        """Kill the build if it still runs and remove what it wrote."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _overrides(config: MkDocsConfig, lang: str) -> dict[str, object]:
+    return {
+        "site_dir": str(Path(config.site_dir) / lang),
+        "site_url": urljoin(config.site_url or "/", f"{lang}/"),
+        "strict": config.strict,
+    }
+
+
+def _start_language(config: MkDocsConfig, lang: str) -> _Child:
+    site_dir = Path(config.site_dir)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the site, so that moving the result into place is a rename; the default build cleans site_dir.
+    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{lang}-", dir=site_dir.parent))
+    overrides = {**_overrides(config, lang), "site_dir": str(work / "site")}
+    command = [sys.executable, "-c", _CHILD, str(_root(config) / f"mkdocs.{lang}.yml"), json.dumps(overrides)]
+    with (work / "build.log").open("wb") as output:
+        process = subprocess.Popen(command, cwd=_root(config), stdout=output, stderr=subprocess.STDOUT)
+    return _Child(process, work)
+
+
+def _finish_language(config: MkDocsConfig, lang: str, child: _Child) -> None:
+    try:
+        child.process.wait()
+        text = (child.work / "build.log").read_text(encoding="utf-8", errors="replace").strip()
+        if child.process.returncode != 0:
+            raise PluginError(f"the {lang} build failed:\n{text}")
+        for line in text.splitlines():
+            log.warning("%s build: %s", lang, line)
+        target = Path(config.site_dir) / lang
+        shutil.rmtree(target, ignore_errors=True)
+        (child.work / "site").rename(target)
+    finally:
+        child.stop()
 
 
 # -------------------------------------------------------------------------------------------------
@@ -94,11 +184,12 @@ def _root(config: MkDocsConfig) -> Path:
 # -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Build:
     dataset: Dataset
     labels: Labels
     lang: str
+    others: dict[str, _Child] = field(default_factory=dict)
 
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),
