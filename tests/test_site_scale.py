@@ -10,6 +10,8 @@ from bs4 import BeautifulSoup
 
 from bench import generate
 from hooks.runbook_pages import PARALLEL_MIN_PAGES
+from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
+from runbooks.checks.links import check_links
 from runbooks.loader import load
 from runbooks.render import PROVIDERS_IN_NAV, pages
 from runbooks.schema import LANGUAGES
@@ -45,3 +47,15 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
         index = BeautifulSoup((base / "providers" / "index.html").read_text(encoding="utf-8"), "html.parser")
         listed = {a["href"].split("#")[0] for a in index.select("article a[href]")}
         assert {f"{pid}/" for pid in dataset.providers.providers} <= listed
+    # The link gate parses a site this size in parallel; it must still find every broken anchor.
+    assert len(list(site.rglob("*.html"))) >= LINKS_PARALLEL_MIN_PAGES
+    assert check_links(site, site_url="http://127.0.0.1:8000/") == []
+    page = site / "en" / "providers" / "provider-0002" / "index.html"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("</article>", '<a href="../../errors/#no-such-code">x</a></article>'),
+        encoding="utf-8",
+    )
+    findings = check_links(site, site_url="http://127.0.0.1:8000/")
+    assert [(f.reason, f.file.endswith("en/providers/provider-0002/index.html")) for f in findings] == [
+        ("broken_anchor", True)
+    ]
