@@ -14,7 +14,7 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint clean verify-live chromium screenshots
+.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint bench clean verify-live chromium screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ chromium: ## Check for Debian's Chromium and CJK fonts (the browser tests need t
 
 screenshots: $(STAMP) chromium ## Refresh the README's screenshots in docs/assets/screenshots/
 	$(PY) -m runbooks.screenshots --out docs/assets/screenshots
+
+bench: $(STAMP) ## Benchmark the build and the gates on 5 to 1,000 providers; writes bench/RESULTS.md
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the built site and caches (keeps .venv)
 	rm -rf site site-public .pytest_cache .ruff_cache

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import logging
-from dataclasses import dataclass
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -13,15 +21,17 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from runbooks import answers
-from runbooks.loader import DataError, Dataset, load
-from runbooks.render import Labels, RenderError, load_labels, nav, pages, render
+from runbooks.loader import DataError, Dataset, load_unchanged
+from runbooks.render import Labels, RenderError, in_nav, load_labels, nav, pages, render
 from runbooks.render import Page as RunbookPage
 from runbooks.schema import LANGUAGES
 from runbooks.visibility import AUDIENCES, WithheldError, public_view
+
+log = logging.getLogger("mkdocs.hooks.runbook_pages")
 
 # -------------------------------------------------------------------------------------------------
 # Hooks
@@ -37,7 +47,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if audience not in AUDIENCES:
         raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
     try:
-        dataset = load(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
+        dataset = load_unchanged(_root(config) / config.extra.get("data_dir", "data"), display_root=_root(config))
         labels = load_labels()
         if audience == "public":
             dataset = public_view(dataset)
@@ -45,9 +55,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
     # The team's site must not be indexed even if it is exposed by mistake.
     config.extra["robots"] = "noindex, nofollow" if audience == "internal" else ""
+    # The data is a few hundred thousand objects that live as long as the build: leave them out of every
+    # garbage collection MkDocs' own allocations trigger from here on (and keep forked children's copies shared).
+    gc.freeze()
     site = {page.path: page for page in pages(dataset, labels)}
-    _BUILDS[id(config)] = _Build(dataset, labels, lang, _site_url(config, lang), site, audience)
+    run = _Build(dataset, labels, lang, _site_url(config, lang), site, audience)
+    _BUILDS[id(config)] = run
     config.nav = nav(dataset, lang, labels)
+    if lang == LANGUAGES[0] and len(site) >= PARALLEL_MIN_PAGES:
+        run.others = {other: _start_language(config, other) for other in LANGUAGES[1:]}
     return config
 
 
@@ -55,7 +71,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add one generated Markdown file per runbook page, rendered in this build's language."""
     run = _BUILDS[id(config)]
     for page in run.pages.values():
-        files.append(File.generated(config, page.path, content=_render(run, page)))
+        content = _render(run, page)
+        # Pages the navigation leaves out on purpose (render.PROVIDERS_IN_NAV) are no omission to warn about.
+        inclusion = InclusionLevel.UNDEFINED if in_nav(page, run.dataset) else InclusionLevel.NOT_IN_NAV
+        files.append(File.generated(config, page.path, content=content, inclusion=inclusion))
     return files
 
 
@@ -87,13 +106,119 @@ def on_post_build(config: MkDocsConfig) -> None:
     if run.lang != LANGUAGES[0]:
         return
     for lang in LANGUAGES[1:]:
-        overrides = {
-            "site_dir": str(Path(config.site_dir) / lang),
-            "site_url": urljoin(config.site_url or "/", f"{lang}/"),
-            "strict": config.strict,
-        }
-        build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **overrides))
+        if lang in run.others:
+            _finish_language(config, lang, run.others.pop(lang))
+        else:
+            build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **_overrides(config, lang)))
     _write_site_files(run, site_dir)
+
+
+def on_build_error(error: Exception) -> None:
+    """Stop the other languages' builds when the default language's build fails."""
+    for run in list(_BUILDS.values()):
+        for child in run.others.values():
+            child.stop()
+        run.others.clear()
+
+
+# -------------------------------------------------------------------------------------------------
+# The other languages in parallel
+# -------------------------------------------------------------------------------------------------
+
+PARALLEL_MIN_PAGES = 100
+"""From this many pages per language, every other language is built in a process of its own.
+
+The languages' builds share nothing, so on a machine with two or more cores a large site is built
+in about the time of one language. The process is a fork of this one, made after the data is loaded,
+so it starts with MkDocs imported and the data in memory; a smaller site (the team's real one has a
+dozen pages) builds the languages one after the other in this process, which is as fast.
+"""
+
+# Run in a fresh interpreter when forking is not safe: build one language from its config (argv[1])
+# with the given overrides (JSON in argv[2]).
+_CHILD = (
+    "import json, sys; from mkdocs.commands.build import build; from mkdocs.config import load_config; "
+    "build(load_config(sys.argv[1], **json.loads(sys.argv[2])))"
+)
+
+
+@dataclass
+class _Child:
+    """A language being built in its own process, into a temporary directory beside the site."""
+
+    process: subprocess.Popen[bytes] | multiprocessing.process.BaseProcess
+    work: Path
+
+    def wait(self) -> int:
+        """Wait for the build to end; its exit code."""
+        if isinstance(self.process, subprocess.Popen):
+            return self.process.wait()
+        self.process.join()
+        return self.process.exitcode or 0
+
+    def stop(self) -> None:
+        """Kill the build if it still runs and remove what it wrote."""
+        if isinstance(self.process, subprocess.Popen):
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+        else:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _build_forked(config_file: str, overrides: dict[str, object], output: str) -> None:
+    """The forked child: build one language, its output (log messages, errors) into `output`."""
+    with open(output, "wb") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+    build(load_config(config_file, **overrides))
+
+
+def _overrides(config: MkDocsConfig, lang: str) -> dict[str, object]:
+    return {
+        "site_dir": str(Path(config.site_dir) / lang),
+        "site_url": urljoin(config.site_url or "/", f"{lang}/"),
+        "strict": config.strict,
+    }
+
+
+def _start_language(config: MkDocsConfig, lang: str) -> _Child:
+    site_dir = Path(config.site_dir)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the site, so that moving the result into place is a rename; the default build cleans site_dir.
+    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{lang}-", dir=site_dir.parent))
+    overrides = {**_overrides(config, lang), "site_dir": str(work / "site")}
+    config_file = str(_root(config) / f"mkdocs.{lang}.yml")
+    if threading.active_count() == 1:  # forking a process that runs other threads (mkdocs serve) is unsafe
+        forked = multiprocessing.get_context("fork").Process(
+            target=_build_forked, args=(config_file, overrides, str(work / "build.log"))
+        )
+        forked.start()
+        return _Child(forked, work)
+    command = [sys.executable, "-c", _CHILD, config_file, json.dumps(overrides)]
+    with (work / "build.log").open("wb") as output:
+        process = subprocess.Popen(command, cwd=_root(config), stdout=output, stderr=subprocess.STDOUT)
+    return _Child(process, work)
+
+
+def _finish_language(config: MkDocsConfig, lang: str, child: _Child) -> None:
+    try:
+        returncode = child.wait()
+        text = (child.work / "build.log").read_text(encoding="utf-8", errors="replace").strip()
+        if returncode != 0:
+            raise PluginError(f"the {lang} build failed:\n{text}")
+        # Its messages, at their level (a strict build of it has already failed on any warning).
+        for line in text.splitlines():
+            level = logging.WARNING if line.startswith(("WARNING", "ERROR")) else logging.INFO
+            log.log(level, "%s build: %s", lang, line)
+        target = Path(config.site_dir) / lang
+        shutil.rmtree(target, ignore_errors=True)
+        (child.work / "site").rename(target)
+    finally:
+        child.stop()
 
 
 # -------------------------------------------------------------------------------------------------
@@ -174,7 +299,7 @@ def _root(config: MkDocsConfig) -> Path:
 # -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Build:
     dataset: Dataset
     labels: Labels
@@ -182,6 +307,7 @@ class _Build:
     site_url: str
     pages: dict[str, RunbookPage]
     audience: str
+    others: dict[str, _Child] = field(default_factory=dict)
 
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),

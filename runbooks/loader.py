@@ -14,6 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from runbooks.schema import Path, PricesFile, ProvidersFile, TeamFile, cost_rules, cross_rules, price_rules
+from runbooks.yaml_lines import fast_tree
 
 FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
 """The data files, by the key the schema uses for them, relative to the data directory."""
@@ -105,6 +106,32 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
     return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
 
 
+def load_unchanged(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None) -> Dataset:
+    """Like `load`, but reuse the last data set loaded from the same files while none of them has changed.
+
+    One site build loads the data once for every language; a changed, added or removed file (size or
+    modification time) is loaded afresh, so `mkdocs serve` still sees every edit.
+    """
+    data_dir = FsPath(data_dir).resolve()
+    stamps = []
+    for filename in FILES.values():
+        try:
+            stat = (data_dir / filename).stat()
+            stamps.append((filename, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append((filename, None, None))
+    key = (str(data_dir), str(display_root), tuple(stamps))
+    if _LAST_LOADED and _LAST_LOADED[0] == key:
+        return _LAST_LOADED[1]
+    dataset = load(data_dir, display_root=display_root)
+    _LAST_LOADED[:] = [key, dataset]
+    return dataset
+
+
+# The cache of load_unchanged: [key, Dataset] of the last successful load, or empty.
+_LAST_LOADED: list[Any] = []
+
+
 def read_yaml(file: FsPath, name: str | None = None) -> Any:
     """Parse one YAML file keeping line numbers; raise DataError(unreadable=True) if that fails."""
     name = name or str(file)
@@ -114,8 +141,10 @@ def read_yaml(file: FsPath, name: str | None = None) -> Any:
         raise DataError([Problem(name, 0, "", "file not found")], unreadable=True) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError([Problem(name, 0, "", f"cannot be read: {exc}")], unreadable=True) from None
+    tree = fast_tree(text)
     try:
-        tree = YAML(typ="rt").load(text)
+        if tree is None:
+            tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, None)

@@ -64,6 +64,7 @@ def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
     """Every page of the site, in navigation order; a page whose facts are all withheld is left out."""
     words = (labels or load_labels()).root
     out = [Page("index.md", "home", words["page_home"])]
+    out.append(Page("providers/index.md", "providers", words["page_providers"], "providers"))
     for pid, provider in dataset.providers.providers.items():
         out.append(Page(f"providers/{pid}.md", "provider", provider.name, "providers", {"pid": pid}))
     for kind, section in (
@@ -91,6 +92,8 @@ def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[
     entries: list[dict[str, Any]] = []
     sections: dict[str, list[dict[str, str]]] = {}
     for page in pages(dataset, labels):
+        if not in_nav(page, dataset):
+            continue
         item = {page.title(lang): page.path}
         if page.section is None:
             entries.append(item)
@@ -100,6 +103,25 @@ def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[
         else:
             sections[page.section].append(item)
     return entries
+
+
+# --- Navigation that scales with the number of providers ----------------------------------------
+
+PROVIDERS_IN_NAV = 30
+"""The most providers the navigation and the home page list one by one.
+
+Every page renders the whole navigation, so a navigation that grows with the providers makes the
+build quadratic (measured: 1,000 providers per language took about three times as long with every
+provider in the navigation). Up to this many, the navigation lists each provider's page under
+Providers, after the providers index; beyond it, the navigation holds the index only, and the home
+page links to the index instead of repeating its table. Every provider page is built either way and
+is linked from the index, the overview tables and the FAQ.
+"""
+
+
+def in_nav(page: Page, dataset: Dataset) -> bool:
+    """Whether the navigation lists `page`: all pages, except provider pages beyond PROVIDERS_IN_NAV."""
+    return page.kind != "provider" or len(dataset.providers.providers) <= PROVIDERS_IN_NAV
 
 
 def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None) -> str:
@@ -125,7 +147,7 @@ def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, wo
         providers=dataset.providers.providers,
         team=dataset.team,
         tiers={tier.id: tier for tier in dataset.team.cost_control.tiers},
-        faqs=all_faqs(dataset),
+        faqs=_all_faqs_once(dataset),
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
@@ -188,6 +210,17 @@ def all_faqs(dataset: Dataset) -> dict[str, Faq]:
     for provider in dataset.providers.providers.values():
         out.update((faq.id, faq) for faq in provider.faqs)
     return out
+
+
+def _all_faqs_once(dataset: Dataset) -> dict[str, Faq]:
+    """`all_faqs` of the data set every page of a build is rendered from, built once rather than per page."""
+    if not _FAQS_OF or _FAQS_OF[0] is not dataset:
+        _FAQS_OF[:] = [dataset, all_faqs(dataset)]
+    return _FAQS_OF[1]
+
+
+# The last data set rendered and its FAQs by id (the data set is kept, so identity stays meaningful).
+_FAQS_OF: list[Any] = []
 
 
 def smoke_test_command(team: TeamFile, model: str | None = None) -> str:
@@ -325,6 +358,7 @@ def _environment(templates: str) -> jinja2.Environment:
         join_text=join_text,
         faq_providers=faq_providers,
         url_kinds=("console", "billing", "api_keys", "usage"),
+        providers_listed_max=PROVIDERS_IN_NAV,
     )
     return env
 

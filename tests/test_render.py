@@ -207,3 +207,49 @@ def test_hostile_text_in_every_field_renders_as_text(tmp_path, lang):
 )
 def test_join_text_spaces_latin_but_not_cjk(parts, joined):
     assert join_text(*parts) == joined
+
+
+def _many_providers(count: int):
+    from bench import generate
+
+    return generate.generate(count)
+
+
+def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_path):
+    from runbooks.render import PROVIDERS_IN_NAV, in_nav
+
+    def listed(dataset, lang):
+        out = []
+        for entry in nav(dataset, lang):
+            for value in entry.values():
+                out += [next(iter(v.values())) for v in value] if isinstance(value, list) else [value]
+        return out
+
+    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_IN_NAV)))
+    assert sorted(listed(at_limit, "en")) == sorted(p.path for p in pages(at_limit))
+    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_IN_NAV + 1)))
+    for lang in LANGUAGES:
+        paths = listed(beyond, lang)
+        assert "providers/index.md" in paths
+        assert not any(p.startswith("providers/provider-") for p in paths)
+    left_out = [p for p in pages(beyond) if not in_nav(p, beyond)]
+    assert len(left_out) == PROVIDERS_IN_NAV + 1 and {p.kind for p in left_out} == {"provider"}
+    index = render(_page(beyond, "providers"), beyond, "en")
+    for pid in beyond.providers.providers:
+        assert f"]({pid}.md)" in index and f"]({pid}.md#recharge)" in index
+    home = render(_page(beyond, "home"), beyond, "en")
+    assert "](providers/index.md)" in home and "providers/provider-0001.md" not in home
+    assert "](providers/acme.md)" not in home
+    small_home = render(_page(at_limit, "home"), at_limit, "zh")
+    assert "providers/provider-0001.md" in small_home
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_providers_index_lists_every_provider_with_its_facts(small, lang):
+    out = render(_page(small, "providers"), small, lang)
+    text = visible(out)
+    for pid, provider in small.providers.providers.items():
+        assert provider.name(lang) in text and provider.env_var in text
+        assert f"]({pid}.md#errors)" in out
+        assert provider.urls.console in out
+    assert ("全部服务商" in text) == (lang == "zh")

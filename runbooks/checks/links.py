@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -60,7 +62,8 @@ def check_links(
     root = urlsplit(site_url)
     base_path = root.path if root.path.endswith("/") else root.path + "/"
     pages = {_url_of(path, site_dir, base_path): path for path in sorted(site_dir.rglob("*.html"))}
-    parsed = {url: _parse(path) for url, path in pages.items()}
+    parsed = dict(zip(pages, _parse_all(list(pages.values())), strict=True))
+    resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
     shown = display_root or site_dir.parent
 
     findings: list[Finding] = []
@@ -84,7 +87,10 @@ def check_links(
                 message = f"{target} points outside the site root {base_path}"
                 findings.append(Finding("broken_link", message, file, line, context={"url": target}))
                 continue
-            finding = _resolve(parts.path, unquote(parts.fragment), site_dir, base_path, parsed)
+            target_key = (parts.path, unquote(parts.fragment))
+            if target_key not in resolved:  # each distinct target once: the navigation repeats on every page
+                resolved[target_key] = _resolve(*target_key, site_dir, base_path, parsed)
+            finding = resolved[target_key]
             if finding:
                 findings.append(Finding(finding[0], f"{target}: {finding[1]}", file, line, context={"url": target}))
     if external and outside:
@@ -126,6 +132,18 @@ def _check_external(urls: dict[str, tuple[str, int]]) -> list[Finding]:
             message = f"{url}: {row.get('result') or 'unreachable'}"
             findings.append(Finding("broken_external_link", message, file, line, context={"url": url}))
     return findings
+
+
+PARALLEL_MIN_PAGES = 200
+"""From this many pages, the pages are parsed in parallel processes, one per core (parsing dominates the gate)."""
+
+
+def _parse_all(paths: list[Path]) -> list[_Page]:
+    workers = min(os.cpu_count() or 1, 4)
+    if len(paths) < PARALLEL_MIN_PAGES or workers < 2:
+        return [_parse(path) for path in paths]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_parse, paths, chunksize=32))
 
 
 def _parse(path: Path) -> _Page:

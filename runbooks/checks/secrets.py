@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from re import _constants as _sre_constants
+from re import _parser as _sre_parser
 from urllib.parse import urlsplit
 
 from detect_secrets.plugins.aws import AWSKeyDetector
@@ -109,6 +111,47 @@ DETECTORS: tuple[BasePlugin, ...] = (
     _LITELLM,
     _HEADER_TOKEN,
 )
+
+
+def _required_literal(pattern: re.Pattern[str]) -> str:
+    """The longest run of plain characters that every match of `pattern` contains, or "" if none is certain."""
+    if pattern.flags & re.IGNORECASE:
+        return ""
+    try:
+        items = list(_sre_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # the parser is CPython's own; if it ever changes, the pattern just runs on every line
+        return ""
+    best = run = ""
+    for opcode, argument in items:  # the top-level sequence: each item is part of every match, in order
+        run = run + chr(argument) if opcode == _sre_constants.LITERAL else ""
+        best = max(best, run, key=len)
+    return best
+
+
+@dataclass(frozen=True)
+class _Prefilter:
+    """A detector with its patterns, each with a substring that every match contains, to skip it cheaply."""
+
+    detector: BasePlugin
+    patterns: tuple[tuple[str, re.Pattern[str]], ...] | None
+
+    def may_match(self, text: str) -> bool:
+        """False only if no pattern of the detector can match `text`, so the detector would find nothing."""
+        if self.patterns is None:
+            return True
+        return any((not literal or literal in text) and pattern.search(text) for literal, pattern in self.patterns)
+
+
+def _prefilter(detector: BasePlugin) -> _Prefilter:
+    # Every detector here finds secrets only through the regular expressions of its `denylist`; one that
+    # does not have one is run on every line.
+    patterns = getattr(detector, "denylist", None)
+    if patterns is None:
+        return _Prefilter(detector, None)
+    return _Prefilter(detector, tuple((_required_literal(p), p) for p in patterns))
+
+
+_PREFILTERS = tuple(_prefilter(detector) for detector in DETECTORS)
 
 # What a runbook writes instead of a key: `sk-...`, `sk-xxxx`, `<KEY>`, `${VAR}`, `$VAR`, `os.environ/VAR`.
 _PLACEHOLDER_MARK = re.compile(r"\.\.\.|…|xxxx|\*\*\*|[<>{}$%]|os\.environ", re.IGNORECASE)
@@ -247,8 +290,12 @@ def _line_hits(line: str, env_values: dict[str, str]) -> list[_Hit]:
     for name, value in env_values.items():
         if any(value in reading for reading in readings):
             hits.append(_Hit("env_value", name, value))
-    for detector in DETECTORS:
+    # A detector is a Python call per pattern and line; most lines cannot match any, which is cheaper to see first.
+    for prefilter in _PREFILTERS:
+        detector = prefilter.detector
         for reading in readings:
+            if not prefilter.may_match(reading):
+                continue
             for value in detector.analyze_string(reading):
                 if not _is_placeholder(value) and not covered(value):
                     hits.append(_Hit("secret", detector.secret_type, value))
@@ -294,6 +341,8 @@ def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: 
 
     findings: list[Finding] = []
     unreadable: list[Finding] = []
+    # Most lines of a site are the theme's markup, repeated on every page: each distinct line is checked once.
+    checked: dict[str, list[_Hit]] = {}
     for path in _site_files(site_dir):
         try:
             text = _site_text(path)
@@ -304,7 +353,10 @@ def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: 
         if text is None:
             continue
         for number, line in enumerate(text.split("\n"), start=1):
-            for hit in _line_hits(line, env_values):
+            hits = checked.get(line)
+            if hits is None:
+                hits = checked[line] = _line_hits(line, env_values)
+            for hit in hits:
                 findings.append(_finding(hit, shown(path), number, env_file))
     if unreadable:
         raise Unreadable(unreadable + findings)

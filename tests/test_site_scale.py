@@ -1,0 +1,61 @@
+"""A large site: providers beyond the navigation's limit build strictly, and the languages build in parallel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from bs4 import BeautifulSoup
+
+from bench import generate
+from hooks.runbook_pages import PARALLEL_MIN_PAGES
+from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
+from runbooks.checks.links import check_links
+from runbooks.loader import load
+from runbooks.render import PROVIDERS_IN_NAV, pages
+from runbooks.schema import LANGUAGES
+
+from .conftest import ROOT
+
+
+def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_path):
+    count = max(PROVIDERS_IN_NAV + 1, PARALLEL_MIN_PAGES)  # enough pages for the parallel path
+    data_dir = generate.write(tmp_path, count)
+    dataset = load(data_dir)
+    assert len(pages(dataset)) >= PARALLEL_MIN_PAGES
+    site = tmp_path / "out" / "site"
+    env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"}
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not included in the" not in result.stderr
+    assert sorted(p.name for p in site.parent.iterdir()) == ["site"]  # no build directory left beside it
+    for lang in LANGUAGES:
+        base = site if lang == LANGUAGES[0] else site / lang
+        for page in pages(dataset):
+            html = (base / page.url / "index.html").read_text(encoding="utf-8")
+            assert f'lang="{lang}"' in html, (lang, page.path)
+        nav_links = {
+            a["href"]
+            for a in BeautifulSoup((base / "index.html").read_text(encoding="utf-8"), "html.parser").select(
+                "nav.md-nav--primary a[href]"
+            )
+        }
+        assert any("providers/" in href for href in nav_links)
+        assert not any("provider-0001" in href for href in nav_links)
+        index = BeautifulSoup((base / "providers" / "index.html").read_text(encoding="utf-8"), "html.parser")
+        listed = {a["href"].split("#")[0] for a in index.select("article a[href]")}
+        assert {f"{pid}/" for pid in dataset.providers.providers} <= listed
+    # The link gate parses a site this size in parallel; it must still find every broken anchor.
+    assert len(list(site.rglob("*.html"))) >= LINKS_PARALLEL_MIN_PAGES
+    assert check_links(site, site_url="http://127.0.0.1:8000/") == []
+    page = site / "en" / "providers" / "provider-0002" / "index.html"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("</article>", '<a href="../../errors/#no-such-code">x</a></article>'),
+        encoding="utf-8",
+    )
+    findings = check_links(site, site_url="http://127.0.0.1:8000/")
+    assert [(f.reason, f.file.endswith("en/providers/provider-0002/index.html")) for f in findings] == [
+        ("broken_anchor", True)
+    ]
