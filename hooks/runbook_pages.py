@@ -71,7 +71,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add one generated Markdown file per runbook page, rendered in this build's language."""
     run = _BUILDS[id(config)]
     for page in run.pages.values():
-        content = _render(run, page)
+        content = run.markdown[page.path] = _render(run, page)
         # Pages the navigation leaves out on purpose (render.PROVIDERS_IN_NAV) are no omission to warn about.
         inclusion = InclusionLevel.UNDEFINED if in_nav(page, run.dataset) else InclusionLevel.NOT_IN_NAV
         files.append(File.generated(config, page.path, content=content, inclusion=inclusion))
@@ -243,7 +243,7 @@ def _render(run: _Build, page: RunbookPage) -> str:
 def _write_mirrors(run: _Build, site_dir: Path) -> None:
     """A Markdown mirror of every page, at its URL + `.md`."""
     for page in run.pages.values():
-        _write(site_dir / answers.mirror_path(page), answers.markdown_mirror(_render(run, page)))
+        _write(site_dir / answers.mirror_path(page), answers.markdown_mirror(run.markdown[page.path]))
 
 
 def _write_llms_files(run: _Build, site_dir: Path, title: str) -> None:
@@ -308,6 +308,7 @@ class _Build:
     pages: dict[str, RunbookPage]
     audience: str
     others: dict[str, _Child] = field(default_factory=dict)
+    markdown: dict[str, str] = field(default_factory=dict)
 
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),

@@ -8,6 +8,7 @@ import html
 import json
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -147,13 +148,13 @@ def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, wo
         providers=dataset.providers.providers,
         team=dataset.team,
         tiers={tier.id: tier for tier in dataset.team.cost_control.tiers},
-        faqs=_all_faqs_once(dataset),
+        faqs=_once(dataset, all_faqs),
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
         verified=verified_dates(page, dataset),
         has_page=lambda kind: has_page(dataset, kind),
-        prices=model_prices(dataset),
+        prices=_once(dataset, model_prices),
         price_source=dataset.prices.source if dataset.prices else None,
         examples=lambda kind: snippets(kind, dataset.providers.providers, dataset.team),
         **page.context,
@@ -212,15 +213,18 @@ def all_faqs(dataset: Dataset) -> dict[str, Faq]:
     return out
 
 
-def _all_faqs_once(dataset: Dataset) -> dict[str, Faq]:
-    """`all_faqs` of the data set every page of a build is rendered from, built once rather than per page."""
-    if not _FAQS_OF or _FAQS_OF[0] is not dataset:
-        _FAQS_OF[:] = [dataset, all_faqs(dataset)]
-    return _FAQS_OF[1]
+def _once(dataset: Dataset, derive: Callable[[Dataset], Any]) -> Any:
+    """`derive(dataset)` for the data set every page of a build is rendered from, computed once, not per page."""
+    if not _DERIVED or _DERIVED[0] is not dataset:
+        _DERIVED[:] = [dataset, {}]
+    cache = _DERIVED[1]
+    if derive not in cache:
+        cache[derive] = derive(dataset)
+    return cache[derive]
 
 
-# The last data set rendered and its FAQs by id (the data set is kept, so identity stays meaningful).
-_FAQS_OF: list[Any] = []
+# The last data set rendered and what was derived from it (the data set is kept, so identity stays meaningful).
+_DERIVED: list[Any] = []
 
 
 def smoke_test_command(team: TeamFile, model: str | None = None) -> str:
