@@ -518,10 +518,11 @@ def _results_md(
         "`real` is the repository's own data; the other rows are synthetic data sets of N providers "
         "(10 models, 5 recharge steps, 5 FAQs and 3 error codes each, both languages) written by "
         "`bench/generate.py` into a temporary directory. *build* is `mkdocs build --strict` of mkdocs.yml with "
-        "our hooks (Chinese, then English inside it), median of "
+        "our hooks (both languages; from 100 pages per language English builds in a forked process while "
+        "Chinese builds), median of "
         f"{args.runs} runs; *plain MkDocs* builds the same rendered pages with the same theme, features, "
         "extensions, search and navigation but no hooks, in the same run, alternating with ours, and like ours "
-        "builds the second language in a parallel process from 100 pages per language on; *peak RSS* is the "
+        "builds the second language in a parallel process from 100 pages per language; *peak RSS* is the "
         "largest memory of the build's processes together (os.wait4 for each, and the sum of their "
         "proportional set sizes sampled every 20 ms). *gate* is validate + check-config + the build + "
         "scan-secrets + check-links, run one after the other as separate commands.",
