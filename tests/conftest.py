@@ -308,13 +308,25 @@ def public_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def build_real_site(out: Path, audience: str) -> Path:
     """Build the real data for `audience` into `out` with `mkdocs build --strict`."""
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+    result = mkdocs_build(ROOT / "data", out, audience)
+    assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
+    return out
+
+
+def mkdocs_build(data_dir: Path, site_dir: Path, audience: str = "internal") -> subprocess.CompletedProcess[str]:
+    """`mkdocs build --strict` of the data in `data_dir` for `audience`, as the session's site is built."""
+    env = {
+        **os.environ,
+        "RUNBOOKS_DATA": str(data_dir),
+        "RUNBOOKS_AUDIENCE": audience,
+        "SITE_URL": SITE_URL,
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "SITE_URL": SITE_URL, "RUNBOOKS_AUDIENCE": audience, "NO_MKDOCS_2_WARNING": "1"},
+        env=env,
     )
-    assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
-    return out

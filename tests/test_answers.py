@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
@@ -20,7 +17,7 @@ from runbooks.loader import DataError, load
 from runbooks.render import all_faqs, pages
 from runbooks.schema import LANGUAGES
 
-from .conftest import ROOT, SITE_URL, valid_data, write_data
+from .conftest import SITE_URL, mkdocs_build, valid_data, write_data
 
 # --- Helpers --------------------------------------------------------------------------------------
 
@@ -294,14 +291,7 @@ def test_hostile_faq_text_stays_inside_the_json_ld(tmp_path):
     data = valid_data()
     data["team"]["faqs"][0]["answer"]["en"] = "Plain answer " + payload
     data_dir = write_data(tmp_path, data)
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1", "SITE_URL": SITE_URL},
-    )
+    result = mkdocs_build(data_dir, tmp_path / "site", "public")
     assert result.returncode == 0, result.stderr
     soup = _soup(tmp_path / "site" / "en" / "faq" / "index.html")
     [data_ld] = _jsonld(soup)

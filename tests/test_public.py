@@ -5,10 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +20,9 @@ from runbooks.render import pages
 from runbooks.schema import INTERNAL, PUBLIC
 from runbooks.visibility import Withheld, WithheldError, facts, internal_values, public_view
 
-from .conftest import ROOT, SITE_URL, valid_data, write_data
+from .conftest import ROOT, SITE_URL, mkdocs_build, valid_data, write_data
 
 TEAM_ONLY_PAGES = ("after-recharge", "roles")
-
-
-def _build(data_dir: Path, site_dir: Path, audience: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            **os.environ,
-            "RUNBOOKS_DATA": str(data_dir),
-            "RUNBOOKS_AUDIENCE": audience,
-            "SITE_URL": SITE_URL,
-            "NO_MKDOCS_2_WARNING": "1",
-        },
-    )
 
 
 def _all_text(site: Path) -> str:
@@ -107,7 +87,7 @@ def canary_builds(tmp_path_factory):
     data_dir = write_data(root, data)
     builds = {}
     for audience in ("internal", "public"):
-        result = _build(data_dir, root / f"site-{audience}", audience)
+        result = mkdocs_build(data_dir, root / f"site-{audience}", audience)
         assert result.returncode == 0, result.stderr
         builds[audience] = root / f"site-{audience}"
     return data_dir, canaries, builds
@@ -154,12 +134,12 @@ def test_removing_one_visibility_marker_makes_the_gate_fail(tmp_path):
     marked = load(write_data(tmp_path / "marked", data))
     assert "Escalate to the on-call owner, Wang, directly." in internal_values(marked)
 
-    result = _build(write_data(tmp_path / "marked", data), tmp_path / "site-ok", "public")
+    result = mkdocs_build(write_data(tmp_path / "marked", data), tmp_path / "site-ok", "public")
     assert result.returncode == 0, result.stderr
     assert check_public(tmp_path / "site-ok", marked) == []
 
     del data["team"]["faqs"][-1]["visibility"]
-    result = _build(write_data(tmp_path / "unmarked", data), tmp_path / "site-leak", "public")
+    result = mkdocs_build(write_data(tmp_path / "unmarked", data), tmp_path / "site-leak", "public")
     assert result.returncode == 0, result.stderr
     findings = check_public(tmp_path / "site-leak", marked)
     assert findings and all(f.reason == "internal_leak" for f in findings)
@@ -233,7 +213,7 @@ def test_the_public_view_withholds_team_facts_and_their_pages(dataset):
 def test_a_public_page_that_needs_an_internal_fact_fails_the_build_clearly(tmp_path):
     data = valid_data()
     data["providers"]["providers"]["acme"]["summary"]["visibility"] = "internal"
-    result = _build(write_data(tmp_path, data), tmp_path / "site", "public")
+    result = mkdocs_build(write_data(tmp_path, data), tmp_path / "site", "public")
     assert result.returncode != 0
     assert "providers.acme.summary is internal" in result.stderr
     assert "Traceback" not in result.stderr
@@ -380,7 +360,7 @@ def test_hostile_text_in_every_text_field_is_shown_as_typed(tmp_path):
     for n, text in enumerate(targets):
         for lang in ("zh", "en"):
             text[lang] = f"{text[lang]} {HOSTILE[n % len(HOSTILE)]}"
-    result = _build(write_data(tmp_path, data), tmp_path / "site", "public")
+    result = mkdocs_build(write_data(tmp_path, data), tmp_path / "site", "public")
     assert result.returncode == 0, result.stderr
     for page in (tmp_path / "site").rglob("*.html"):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from pydantic import BaseModel
 from runbooks.render import pages
 from runbooks.schema import LANGUAGES, Text
 
-from .conftest import ROOT, valid_data, write_data
+from .conftest import ROOT, mkdocs_build, valid_data, write_data
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
@@ -103,18 +100,6 @@ def test_code_copy_and_admonitions_are_rendered(site):
     assert "content.code.copy" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
 
 
-def _build(data_dir: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_invalid_data_fails_the_build_and_keeps_the_old_site(tmp_path):
     data = valid_data()
     del data["providers"]["providers"]["acme"]["models"][1]["upstream"]
@@ -122,7 +107,7 @@ def test_invalid_data_fails_the_build_and_keeps_the_old_site(tmp_path):
     site_dir = tmp_path / "site"
     site_dir.mkdir()
     (site_dir / "index.html").write_text("previous build", encoding="utf-8")
-    result = _build(data_dir, site_dir)
+    result = mkdocs_build(data_dir, site_dir)
     assert result.returncode != 0
     assert re.search(r"providers\.yaml:\d+: providers\.acme\.models\[1\]\.upstream: field required", result.stderr)
     assert "Traceback" not in result.stderr
@@ -134,7 +119,7 @@ def test_hostile_data_is_shown_as_text_in_the_built_site(tmp_path):
     payload = "<script>alert(1)</script>"
     data["providers"]["providers"]["acme"]["summary"]["en"] += " " + payload
     data["team"]["faqs"][0]["answer"]["zh"] += " " + payload
-    result = _build(write_data(tmp_path, data), tmp_path / "site")
+    result = mkdocs_build(write_data(tmp_path, data), tmp_path / "site")
     assert result.returncode == 0, result.stderr
     for page, lang in (("en/providers/acme", "en"), ("faq", "zh")):
         soup = BeautifulSoup((tmp_path / "site" / page / "index.html").read_text(encoding="utf-8"), "html.parser")
