@@ -124,7 +124,6 @@ def _check(args: argparse.Namespace) -> Report:
     """Every gate on the repository, in the order a change would break them."""
     from runbooks.checks.config import check_config
     from runbooks.checks.cost import lint_cost
-    from runbooks.checks.secrets import scan_secrets
 
     report = Report()
     dataset = _load_into(report, args.data)
@@ -141,31 +140,27 @@ def _check(args: argparse.Namespace) -> Report:
             if built:
                 report.add([built])
                 continue
-            _run_gate(report, functools.partial(scan_secrets, site, args.env_file, display_root=Path(tmp)))
-            _run_gate(report, functools.partial(check_links, site, site_url=args.site_url, display_root=Path(tmp)))
-            for gate in _audience_gates(audience, dataset):
+            for gate in _site_gates(args, audience, dataset):
                 _run_gate(report, functools.partial(gate, site))
     return report
 
 
-def _audience_gates(audience: str, dataset: Dataset) -> list[Callable[[Path], list[Finding]]]:
-    """The gates only one audience's build has: the public one must hold no internal fact."""
+def _site_gates(args: argparse.Namespace, audience: str, dataset: Dataset) -> list[Callable[[Path], list[Finding]]]:
+    """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact."""
     from runbooks.checks.public import check_public
+    from runbooks.checks.secrets import scan_secrets
 
-    if audience != "public":
-        return []
-    return [lambda site: check_public(site, dataset, display_root=site.parent)]
+    gates = [
+        lambda site: scan_secrets(site, args.env_file, display_root=site.parent),
+        lambda site: check_links(site, site_url=args.site_url, display_root=site.parent),
+    ]
+    if audience == "public":
+        gates.append(lambda site: check_public(site, dataset, display_root=site.parent))
+    return gates
 
 
 def _build(args: argparse.Namespace) -> Report:
     """Build into a temporary directory, gate it, and replace the site directory only on success."""
-    from runbooks.checks.secrets import scan_secrets
-
-    def secrets(site: Path) -> list[Finding]:
-        return scan_secrets(site, args.env_file, display_root=site.parent)
-
-    def links(site: Path) -> list[Finding]:
-        return check_links(site, site_url=args.site_url, display_root=site.parent)
 
     def build(site: Path) -> Finding | None:
         return build_site(site, args.data, site_url=args.site_url, audience=args.audience)
@@ -173,7 +168,7 @@ def _build(args: argparse.Namespace) -> Report:
     report = Report()
     dataset = _load_into(report, args.data)
     if dataset is not None:
-        gates = [secrets, links, *_audience_gates(args.audience, dataset)]
+        gates = _site_gates(args, args.audience, dataset)
         _run_gate(report, lambda: publish(args.site_dir, build, gates))
     if report.verdict != "pass":
         kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"

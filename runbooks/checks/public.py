@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from runbooks.checks import Finding, Unreadable
-from runbooks.checks.secrets import _readings, _site_files, _site_text
+from runbooks.checks.site_files import reader_texts, site_files, site_text
 from runbooks.loader import Dataset, display_path, dotted
 from runbooks.visibility import Fact, internal_values, normalize
 
@@ -26,9 +26,9 @@ def check_public(site_dir: Path, dataset: Dataset, *, display_root: Path | None 
         raise Unreadable([Finding("unreadable", f"site directory {reason}", display_path(site_dir, root))])
     secrets = internal_values(dataset)
     findings: list[Finding] = []
-    for path in _site_files(site_dir):
+    for path in site_files(site_dir):
         try:
-            text = _site_text(path)
+            text = site_text(path)
         except OSError as exc:
             findings.append(Finding("unreadable", f"cannot read: {exc}", display_path(path, root)))
             continue
@@ -42,7 +42,7 @@ def check_public(site_dir: Path, dataset: Dataset, *, display_root: Path | None 
 
 
 def _reader_text(text: str) -> str:
-    return " ".join(normalize(_MD_ESCAPE.sub(r"\1", reading)) for reading in _readings(text))
+    return " ".join(normalize(_MD_ESCAPE.sub(r"\1", reading)) for reading in reader_texts(text))
 
 
 def _line_of(text: str, value: str) -> int:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import base64
-import gzip
-import html
 import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -28,6 +24,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from runbooks.loader import display_path
 
 from . import Finding, Unreadable
+from .site_files import reader_texts, site_files, site_text
 
 # Characters a key may be made of; a shape only counts when it is not part of a longer such run,
 # so `mask-image` or a slug never yields `sk-…`.
@@ -239,35 +236,6 @@ def _is_guarded_value(value: str) -> bool:
     return not (parts.scheme in {"http", "https"} and parts.netloc and parts.password is None)
 
 
-_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
-_JSON_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": " ", "f": " ", "n": " ", "r": " ", "t": " "}
-# Lowercase element names only, so a placeholder such as `<LITELLM_MASTER_KEY>` stays in the text.
-_TAG = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>")
-_MAX_ESCAPE_LAYERS = 4
-
-
-def _json_unescape(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        escape = match[1]
-        return chr(int(escape[1:], 16)) if escape[0] == "u" else _JSON_SIMPLE[escape]
-
-    return _JSON_ESCAPE.sub(replace, text)
-
-
-def _readings(line: str) -> list[str]:
-    """The line as a reader or a crawler sees it: escapes undone, and again without the markup between words."""
-    # HTML inside a JSON string inside HTML is common (search index, inline config), so undo layers to a fixpoint.
-    text = line
-    for _ in range(_MAX_ESCAPE_LAYERS):
-        unescaped = html.unescape(_json_unescape(text))
-        if unescaped == text:
-            break
-        text = unescaped
-    # Syntax highlighting wraps each token of a code block in its own <span>.
-    bare = _TAG.sub("", text)
-    return [text] if bare == text else [text, bare]
-
-
 def _mask(value: str) -> str:
     shown = min(4, len(value) // 4)
     return f"{value[:shown]}… ({len(value)} characters)"
@@ -286,7 +254,7 @@ def _line_hits(line: str, env_values: dict[str, str]) -> list[_Hit]:
     def covered(value: str) -> bool:
         return any(value in hit.value or hit.value in value for hit in hits)
 
-    readings = _readings(line)
+    readings = reader_texts(line)
     for name, value in env_values.items():
         if any(value in reading for reading in readings):
             hits.append(_Hit("env_value", name, value))
@@ -300,25 +268,6 @@ def _line_hits(line: str, env_values: dict[str, str]) -> list[_Hit]:
                 if not _is_placeholder(value) and not covered(value):
                     hits.append(_Hit("secret", detector.secret_type, value))
     return hits
-
-
-def _site_text(path: Path) -> str | None:
-    """The text of one site file, gunzipped if needed; None for binary files. Raises OSError if unreadable."""
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise OSError(f"not a valid gzip file: {exc}") from None
-    if b"\0" in data:
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
-def _site_files(site_dir: Path) -> Iterator[Path]:
-    for path in sorted(site_dir.rglob("*")):
-        if path.is_file():
-            yield path
 
 
 def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: Path | None = None) -> list[Finding]:
@@ -343,9 +292,9 @@ def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: 
     unreadable: list[Finding] = []
     # Most lines of a site are the theme's markup, repeated on every page: each distinct line is checked once.
     checked: dict[str, list[_Hit]] = {}
-    for path in _site_files(site_dir):
+    for path in site_files(site_dir):
         try:
-            text = _site_text(path)
+            text = site_text(path)
         except OSError as exc:
             message = f"cannot be read: {exc.strerror or exc}"
             unreadable.append(Finding(reason="unreadable", message=message, file=shown(path)))
