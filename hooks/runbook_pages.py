@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import jinja2
+import jinja2.bccache
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
@@ -72,7 +74,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     run = _BUILDS[id(config)]
     for page in run.pages.values():
         content = run.markdown[page.path] = _render(run, page)
-        # Pages the navigation leaves out on purpose (render.PROVIDERS_IN_NAV) are no omission to warn about.
+        # Pages the navigation leaves out on purpose (render.is_large) are no omission to warn about.
         inclusion = InclusionLevel.UNDEFINED if in_nav(page, run.dataset) else InclusionLevel.NOT_IN_NAV
         files.append(File.generated(config, page.path, content=content, inclusion=inclusion))
     return files
@@ -89,11 +91,16 @@ def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object
     ours = run.pages.get(page.file.src_uri)
     if ours is not None:
         page.meta["hreflang"] = answers.alternates(ours, run.site_url)
-        if ours.kind == "faq":
-            page.meta["jsonld"] = answers.script_json(
-                answers.faq_jsonld(run.dataset, run.lang, run.site_url, run.labels)
-            )
+        jsonld = answers.faq_jsonld(ours, run.dataset, run.lang, run.site_url)
+        if jsonld is not None:
+            page.meta["jsonld"] = answers.script_json(jsonld)
     return context
+
+
+def on_env(env: jinja2.Environment, config: MkDocsConfig, files: Files) -> jinja2.Environment:
+    """Compile the theme's templates once per process: every language's build and every serve rebuild reuse them."""
+    env.bytecode_cache = _THEME_BYTECODE
+    return env
 
 
 def on_post_build(config: MkDocsConfig) -> None:
@@ -119,6 +126,36 @@ def on_build_error(error: Exception) -> None:
         for child in run.others.values():
             child.stop()
         run.others.clear()
+
+
+# -------------------------------------------------------------------------------------------------
+# Compiled theme templates
+# -------------------------------------------------------------------------------------------------
+
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Jinja's compiled templates kept in memory, by template and source checksum, for the process's lifetime.
+
+    MkDocs makes a new Jinja environment for every build, so each language's build, and each rebuild
+    under `mkdocs serve`, would compile the theme's fifty-odd templates again. An edited template has
+    another checksum and is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill `bucket` with the code compiled earlier for the same template, if any."""
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep the code just compiled for `bucket`'s template."""
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_THEME_BYTECODE = _MemoryBytecodeCache()
 
 
 # -------------------------------------------------------------------------------------------------

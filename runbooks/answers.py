@@ -12,7 +12,17 @@ from xml.sax.saxutils import escape as xml_escape
 from pydantic import BaseModel, ConfigDict
 
 from runbooks.loader import Dataset
-from runbooks.render import Labels, Page, all_faqs, faq_providers, load_labels, pages, verified_dates
+from runbooks.render import (
+    Labels,
+    Page,
+    all_faqs,
+    faq_pages,
+    faq_providers,
+    faqs_on,
+    load_labels,
+    pages,
+    verified_dates,
+)
 from runbooks.schema import LANGUAGES, Text
 
 SCHEMA_ORG = "https://schema.org"
@@ -55,9 +65,15 @@ def plain(text: str) -> str:
 # --- FAQPage JSON-LD ------------------------------------------------------------------------------
 
 
-def faq_jsonld(dataset: Dataset, lang: str, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
-    """The schema.org FAQPage of the FAQ page in `lang`: every question with its direct answer."""
-    page = _page(dataset, "faq", labels)
+def faq_jsonld(page: Page, dataset: Dataset, lang: str, site_url: str) -> dict[str, Any] | None:
+    """The schema.org FAQPage of `page` in `lang`: every question answered on it, with its direct answer.
+
+    None for a page that answers no question (`render.faqs_on`): only the FAQ page on a small site,
+    and each provider page with questions of its own on a large one, are FAQ pages.
+    """
+    faqs = faqs_on(page, dataset)
+    if not faqs:
+        return None
     url = page_url(page, site_url, lang)
     questions = [
         {
@@ -67,18 +83,24 @@ def faq_jsonld(dataset: Dataset, lang: str, site_url: str, labels: Labels | None
             "name": plain(faq.question(lang)),
             "acceptedAnswer": {"@type": "Answer", "text": plain(faq.answer(lang))},
         }
-        for faq in all_faqs(dataset).values()
+        for faq in faqs
     ]
     return {
         "@context": SCHEMA_ORG,
         "@type": "FAQPage",
         "@id": url,
         "url": url,
-        "name": page.title(lang),
+        "name": plain(page.title(lang)),
         "inLanguage": lang,
         "dateModified": verified_dates(page, dataset).newest.isoformat(),
         "mainEntity": questions,
     }
+
+
+def faq_urls(dataset: Dataset, site_url: str, lang: str, labels: Labels | None = None) -> dict[str, str]:
+    """The permanent URL of every FAQ entry in `lang`, by id: the page that answers it in full, and its anchor."""
+    site = {page.path: page for page in pages(dataset, labels)}
+    return {fid: f"{page_url(site[path], site_url, lang)}#{fid}" for fid, path in faq_pages(dataset).items()}
 
 
 def script_json(data: Any) -> str:
@@ -111,7 +133,6 @@ def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: 
     words = (labels or load_labels()).root
     site = pages(dataset, labels)
     root = language_root(site_url, lang)
-    by_kind = {page.kind: page for page in site}
 
     def item(name: str, url: str, note: str = "") -> str:
         return f"- [{_link_text(name)}]({url})" + (f": {plain(note)}" if note else "")
@@ -130,9 +151,9 @@ def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: 
             provider = dataset.providers.providers[page.context["pid"]]
             out.append(item(provider.name(lang), root + mirror_path(page), provider.summary(lang)))
     out += ["", f"## {words['page_faq'](lang)}", ""]
-    faq_page = page_url(by_kind["faq"], site_url, lang)
+    urls = faq_urls(dataset, site_url, lang, labels)
     for faq in all_faqs(dataset).values():
-        out.append(item(faq.question(lang), f"{faq_page}#{faq.id}", faq.answer(lang)))
+        out.append(item(faq.question(lang), urls[faq.id], faq.answer(lang)))
     out += ["", f"## {words['llms_guides'](lang)}", ""]
     for page in site:
         if page.kind not in ("provider", "faq", "home"):
@@ -152,12 +173,12 @@ def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: 
 def llms_full_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: Labels | None = None) -> str:
     """Every FAQ entry in full, in one Markdown file, for readers that want the answers without crawling."""
     words = (labels or load_labels()).root
-    faq_page = page_url(_page(dataset, "faq", labels), site_url, lang)
     owners = _faq_owners(dataset)
+    urls = faq_urls(dataset, site_url, lang, labels)
     colon = words["colon"](lang)
     out = [f"# {title}: {words['page_faq'](lang)}", "", f"> {plain(words['llms_summary'](lang))}", ""]
     for faq in all_faqs(dataset).values():
-        out += [f"## {plain(faq.question(lang))}", "", f"{words['llms_permalink'](lang)}{colon}{faq_page}#{faq.id}", ""]
+        out += [f"## {plain(faq.question(lang))}", "", f"{words['llms_permalink'](lang)}{colon}{urls[faq.id]}", ""]
         out += [plain(faq.answer(lang)), ""]
         out += [f"{words['faq_basis'](lang)}{colon}{plain(faq.basis(lang))}", ""]
         out += [f"{words['faq_boundary'](lang)}{colon}{plain(faq.boundary(lang))}", ""]
@@ -301,6 +322,7 @@ def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) ->
     """The content of faq.json."""
     page = _page(dataset, "faq", labels)
     owners = _faq_owners(dataset)
+    urls = {lang: faq_urls(dataset, site_url, lang, labels) for lang in LANGUAGES}
     questions = [
         ExportFaq(
             id=faq.id,
@@ -311,7 +333,7 @@ def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) ->
             next_steps=[_text(step) for step in faq.next_steps],
             related=list(faq.related),
             providers=faq_providers(faq, owners.get(faq.id)),
-            url=ExportText(**{lang: f"{page_url(page, site_url, lang)}#{faq.id}" for lang in LANGUAGES}),
+            url=ExportText(**{lang: urls[lang][faq.id] for lang in LANGUAGES}),
         )
         for faq in all_faqs(dataset).values()
     ]

@@ -14,7 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from runbooks.schema import Path, PricesFile, ProvidersFile, TeamFile, cost_rules, cross_rules, price_rules
-from runbooks.yaml_lines import fast_tree
+from runbooks.yaml_lines import fast_data, fast_tree
 
 FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
 """The data files, by the key the schema uses for them, relative to the data directory."""
@@ -53,14 +53,27 @@ class Dataset:
     team: TeamFile
     prices: PricesFile | None = None
     """LiteLLM's prices of the documented models (data/prices.yaml); None only when loaded with prices=False."""
-    sources: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    sources: dict[str, _Source] = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, file_key: str, path: Path) -> tuple[str, int]:
         """The file and line a fact at `path` of data file `file_key` ("providers", "team") came from."""
         if file_key not in self.sources:
             return FILES.get(file_key, file_key), 0
-        name, tree = self.sources[file_key]
-        return name, line_of(tree, path)
+        source = self.sources[file_key]
+        return source.name, line_of(source.tree(), path)
+
+
+class _Source:
+    """One data file as read: its name for messages, its text, and its line-numbered tree once asked for."""
+
+    def __init__(self, name: str, text: str, tree: Any = None) -> None:
+        self.name, self.text, self._tree = name, text, tree
+
+    def tree(self) -> Any:
+        """The file parsed with line numbers (parsed on first use: only problems and `where` need it)."""
+        if self._tree is None:
+            self._tree = parse_yaml(self.text, self.name)
+        return self._tree
 
 
 def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None, prices: bool = True) -> Dataset:
@@ -70,39 +83,41 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
     """
     data_dir = FsPath(data_dir)
     root = FsPath(display_root) if display_root is not None else data_dir.parent
-    trees: dict[str, Any] = {}
-    names: dict[str, str] = {}
+    sources: dict[str, _Source] = {}
+    data: dict[str, Any] = {}
     for key, filename in FILES.items():
         if key == "prices" and not prices:
             continue
-        names[key] = display_path(data_dir / filename, root)
-        trees[key] = read_yaml(data_dir / filename, names[key])
+        name = display_path(data_dir / filename, root)
+        source = sources[key] = _Source(name, read_text(data_dir / filename, name))
+        data[key] = fast_data(source.text)
+        if not isinstance(data[key], dict):  # not for the fast reader, or not a mapping: ruamel says what it is
+            data[key] = _plain(source.tree())
 
     problems: list[Problem] = []
     models: dict[str, Any] = {}
     schemas: dict[str, type[BaseModel]] = {"providers": ProvidersFile, "team": TeamFile, "prices": PricesFile}
     for key, schema in schemas.items():
-        if key not in trees:
+        if key not in data:
             continue
         try:
-            models[key] = schema.model_validate(_plain(trees[key]))
+            models[key] = schema.model_validate(data[key])
         except ValidationError as exc:
-            problems += [_problem(names[key], trees[key], err, schema) for err in exc.errors()]
+            problems += [_problem(sources[key].name, sources[key].tree(), err, schema) for err in exc.errors()]
     if not problems:
         for rule in cross_rules(models["providers"], models["team"]):
-            line = line_of(trees[rule.file], rule.path)
-            problems.append(Problem(names[rule.file], line, dotted(rule.path), rule.message, reason=rule.reason))
+            line = line_of(sources[rule.file].tree(), rule.path)
+            problems.append(Problem(sources[rule.file].name, line, dotted(rule.path), rule.message, reason=rule.reason))
     # Cost control and the price snapshot: checked once the providers and the team are coherent.
     if not problems:
         rules = list(cost_rules(models["team"]))
         if "prices" in models:
-            rules += price_rules(models["providers"], models["prices"], names["prices"])
+            rules += price_rules(models["providers"], models["prices"], sources["prices"].name)
         for rule in rules:
-            line = line_of(trees[rule.file], rule.path)
-            problems.append(Problem(names[rule.file], line, dotted(rule.path), rule.message, reason=rule.reason))
+            line = line_of(sources[rule.file].tree(), rule.path)
+            problems.append(Problem(sources[rule.file].name, line, dotted(rule.path), rule.message, reason=rule.reason))
     if problems:
         raise DataError(problems)
-    sources = {key: (names[key], trees[key]) for key in trees}
     return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
 
 
@@ -135,12 +150,21 @@ _LAST_LOADED: list[Any] = []
 def read_yaml(file: FsPath, name: str | None = None) -> Any:
     """Parse one YAML file keeping line numbers; raise DataError(unreadable=True) if that fails."""
     name = name or str(file)
+    return parse_yaml(read_text(file, name), name)
+
+
+def read_text(file: FsPath, name: str) -> str:
+    """The text of a YAML file; raise DataError(unreadable=True) naming the file if it cannot be read."""
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError([Problem(name, 0, "", "file not found")], unreadable=True) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError([Problem(name, 0, "", f"cannot be read: {exc}")], unreadable=True) from None
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse the YAML text of file `name` keeping line numbers; raise DataError(unreadable=True) if that fails."""
     tree = fast_tree(text)
     try:
         if tree is None:

@@ -106,23 +106,54 @@ def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[
     return entries
 
 
-# --- Navigation that scales with the number of providers ----------------------------------------
+# --- A structure that scales with the number of providers -------------------------------------
 
-PROVIDERS_IN_NAV = 30
-"""The most providers the navigation and the home page list one by one.
+PROVIDERS_LISTED_MAX = 30
+"""The most providers the shared pages list one by one; a site with more is *large* (`is_large`).
 
-Every page renders the whole navigation, so a navigation that grows with the providers makes the
-build quadratic (measured: 1,000 providers per language took about three times as long with every
-provider in the navigation). Up to this many, the navigation lists each provider's page under
-Providers, after the providers index; beyond it, the navigation holds the index only, and the home
-page links to the index instead of repeating its table. Every provider page is built either way and
-is linked from the index, the overview tables and the FAQ.
+Every page renders the whole navigation, and the shared pages (FAQ, errors, config map, cost
+control) repeat something of every provider, so a site that lists every provider everywhere grows
+quadratically with the providers (measured: 1,000 providers per language took about three times as
+long with every provider in the navigation). Up to this many providers nothing changes: the
+navigation lists each provider's page after the providers index, and the shared pages gather every
+provider's details. On a large site each provider's details stay on its own page and everything
+else points there: the navigation and the home page hold the providers index only, each provider's
+FAQ entries are answered in full on its page (same anchors), the errors page lists which providers
+return each code, and the config map and cost control keep their team-wide parts and leave the
+per-model tables to the provider pages.
 """
 
 
+def is_large(dataset: Dataset) -> bool:
+    """Whether the site has more than PROVIDERS_LISTED_MAX providers (see there for what changes)."""
+    return len(dataset.providers.providers) > PROVIDERS_LISTED_MAX
+
+
 def in_nav(page: Page, dataset: Dataset) -> bool:
-    """Whether the navigation lists `page`: all pages, except provider pages beyond PROVIDERS_IN_NAV."""
-    return page.kind != "provider" or len(dataset.providers.providers) <= PROVIDERS_IN_NAV
+    """Whether the navigation lists `page`: all pages, except provider pages on a large site."""
+    return page.kind != "provider" or not is_large(dataset)
+
+
+def faq_pages(dataset: Dataset) -> dict[str, str]:
+    """Where each FAQ entry is answered in full, by id: the FAQ page, or its provider's page on a large site."""
+    out = {faq.id: "faq.md" for faq in dataset.team.faqs}
+    for pid, provider in dataset.providers.providers.items():
+        home = f"providers/{pid}.md" if is_large(dataset) else "faq.md"
+        out.update((faq.id, home) for faq in provider.faqs)
+    return out
+
+
+def faqs_on(page: Page, dataset: Dataset) -> list[Faq]:
+    """The FAQ entries answered in full on `page`, in the order they appear there."""
+    return _once(dataset, _faqs_by_page).get(page.path, [])
+
+
+def _faqs_by_page(dataset: Dataset) -> dict[str, list[Faq]]:
+    out: dict[str, list[Faq]] = {}
+    faqs = _once(dataset, all_faqs)
+    for fid, path in _once(dataset, faq_pages).items():
+        out.setdefault(path, []).append(faqs[fid])
+    return out
 
 
 def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None) -> str:
@@ -149,6 +180,8 @@ def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, wo
         team=dataset.team,
         tiers={tier.id: tier for tier in dataset.team.cost_control.tiers},
         faqs=_once(dataset, all_faqs),
+        faq_pages=_once(dataset, faq_pages),
+        large=is_large(dataset),
         label=lambda key, **values: _label(words, key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
@@ -362,7 +395,6 @@ def _environment(templates: str) -> jinja2.Environment:
         join_text=join_text,
         faq_providers=faq_providers,
         url_kinds=("console", "billing", "api_keys", "usage"),
-        providers_listed_max=PROVIDERS_IN_NAV,
     )
     return env
 
@@ -379,5 +411,7 @@ def _label(labels: Labels, key: str, lang: str, **values: str) -> str:
 
 
 def _link(source: str, target: str, anchor: str = "") -> str:
+    if target == source and anchor:
+        return f"#{anchor}"
     relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
     return relative + (f"#{anchor}" if anchor else "")

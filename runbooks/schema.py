@@ -491,14 +491,21 @@ def _unique_ids(team: TeamFile) -> Iterator[Rule]:
             seen.add(item.id)
 
 
-FAQ_SECTION_ANCHORS = ("general",)
+FAQ_SECTION_ANCHORS = ("general", "providers")
 """Anchors of the FAQ page's own sections (besides one per provider id), which no FAQ id may take."""
+
+PROVIDER_SECTION_ANCHORS = ("facts", "models", "recharge", "payment-notes", "errors", "faq")
+"""Anchors of a provider page's sections, which no FAQ id may take: a large site answers FAQs there."""
 
 
 def _related(file: str, path: Path, faq: Faq, known: dict[str, Path], pids: list[str]) -> Iterator[Rule]:
     if faq.id in pids or faq.id in FAQ_SECTION_ANCHORS:
         yield Rule(
             file, (*path, "id"), f"'{faq.id}' is already the anchor of a section of the FAQ page; pick another id"
+        )
+    elif faq.id in PROVIDER_SECTION_ANCHORS:
+        yield Rule(
+            file, (*path, "id"), f"'{faq.id}' is already the anchor of a section of provider pages; pick another id"
         )
     for n, target in enumerate(faq.related):
         if target not in known:

@@ -96,12 +96,39 @@ def test_markdown_mirror_removes_attribute_lists_and_keeps_the_rest():
 
 
 def test_faq_jsonld_has_every_question_of_the_data(dataset):
+    faq_page = next(page for page in pages(dataset) if page.kind == "faq")
     for lang in LANGUAGES:
-        data = answers.faq_jsonld(dataset, lang, SITE_URL)
+        data = answers.faq_jsonld(faq_page, dataset, lang, SITE_URL)
         assert data["@type"] == "FAQPage" and data["inLanguage"] == lang
         names = [q["name"] for q in data["mainEntity"]]
         assert names == [answers.plain(f.question(lang)) for f in all_faqs(dataset).values()]
         assert all(q["url"].startswith(data["url"] + "#") for q in data["mainEntity"])
+    # On a small site no other page is an FAQ page.
+    assert [p.kind for p in pages(dataset) if answers.faq_jsonld(p, dataset, "en", SITE_URL)] == ["faq"]
+
+
+def test_on_a_large_site_each_question_is_answered_once_on_its_provider_page(tmp_path):
+    from bench import generate
+    from runbooks.render import PROVIDERS_LISTED_MAX, is_large
+
+    large = load(write_data(tmp_path, generate.generate(PROVIDERS_LISTED_MAX + 1)))
+    assert is_large(large)
+    for lang in LANGUAGES:
+        urls = answers.faq_urls(large, SITE_URL, lang)
+        seen: dict[str, str] = {}
+        for page in pages(large):
+            data = answers.faq_jsonld(page, large, lang, SITE_URL)
+            for question in data["mainEntity"] if data else []:
+                fid = question["url"].rsplit("#", 1)[1]
+                assert fid not in seen, (fid, page.path, seen.get(fid))
+                seen[fid] = page.path
+                assert question["url"] == urls[fid]
+        assert sorted(seen) == sorted(all_faqs(large))
+        team_ids = {faq.id for faq in large.team.faqs}
+        for pid, provider in large.providers.providers.items():
+            for faq in provider.faqs:
+                assert seen[faq.id] == f"providers/{pid}.md" and urls[faq.id].endswith(f"/{pid}/#{faq.id}")
+        assert {fid for fid, path in seen.items() if path == "faq.md"} == team_ids
 
 
 @pytest.mark.parametrize(
@@ -129,6 +156,8 @@ def test_an_answer_of_three_sentences_is_refused_with_its_path(data_factory):
     [
         (lambda d: d["team"]["faqs"][0].update(id="acme"), "faqs[0].id", "anchor of a section"),
         (lambda d: d["team"]["faqs"][0].update(id="general"), "faqs[0].id", "anchor of a section"),
+        (lambda d: d["team"]["faqs"][0].update(id="providers"), "faqs[0].id", "anchor of a section of the faq"),
+        (lambda d: d["team"]["faqs"][0].update(id="recharge"), "faqs[0].id", "section of provider pages"),
         (lambda d: d["team"]["faqs"][0].update(providers=["nobody"]), "faqs[0].providers[0]", "not a documented"),
         (lambda d: d["team"]["faqs"][0].pop("boundary"), "faqs[0].boundary", "field required"),
     ],

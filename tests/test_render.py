@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shlex
 from typing import Any
 
@@ -216,7 +217,7 @@ def _many_providers(count: int):
 
 
 def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_path):
-    from runbooks.render import PROVIDERS_IN_NAV, in_nav
+    from runbooks.render import PROVIDERS_LISTED_MAX, in_nav
 
     def listed(dataset, lang):
         out = []
@@ -225,15 +226,15 @@ def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_
                 out += [next(iter(v.values())) for v in value] if isinstance(value, list) else [value]
         return out
 
-    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_IN_NAV)))
+    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
     assert sorted(listed(at_limit, "en")) == sorted(p.path for p in pages(at_limit))
-    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_IN_NAV + 1)))
+    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
     for lang in LANGUAGES:
         paths = listed(beyond, lang)
         assert "providers/index.md" in paths
         assert not any(p.startswith("providers/provider-") for p in paths)
     left_out = [p for p in pages(beyond) if not in_nav(p, beyond)]
-    assert len(left_out) == PROVIDERS_IN_NAV + 1 and {p.kind for p in left_out} == {"provider"}
+    assert len(left_out) == PROVIDERS_LISTED_MAX + 1 and {p.kind for p in left_out} == {"provider"}
     index = render(_page(beyond, "providers"), beyond, "en")
     for pid in beyond.providers.providers:
         assert f"]({pid}.md)" in index and f"]({pid}.md#recharge)" in index
@@ -242,6 +243,44 @@ def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_
     assert "](providers/acme.md)" not in home
     small_home = render(_page(at_limit, "home"), at_limit, "zh")
     assert "providers/provider-0001.md" in small_home
+
+
+def test_a_large_site_keeps_each_providers_details_on_its_page(tmp_path):
+    from runbooks.render import PROVIDERS_LISTED_MAX
+
+    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
+    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
+    first, provider = next(iter(beyond.providers.providers.items()))
+    team_faq, provider_faq = beyond.team.faqs[0], provider.faqs[0]
+    for lang in LANGUAGES:
+        # At the limit the shared pages gather every provider's details, as on the team's real site.
+        small_faq = render(_page(at_limit, "faq"), at_limit, lang)
+        assert f"{{ #{provider_faq.id} }}" in small_faq
+        assert f"](../faq.md#{provider_faq.id})" in render(_page(at_limit, "provider", pid=first), at_limit, lang)
+        assert provider.models[0].name in render(_page(at_limit, "config-map"), at_limit, lang)
+        assert provider.models[0].name in render(_page(at_limit, "cost-control"), at_limit, lang)
+        assert "### " in render(_page(at_limit, "errors"), at_limit, lang)
+        # Beyond it, each provider's FAQ is answered in full on its page, under the same anchor.
+        faq = render(_page(beyond, "faq"), beyond, lang)
+        assert f"{{ #{team_faq.id} }}" in faq and f"{{ #{provider_faq.id} }}" not in faq
+        assert "](providers/index.md)" in faq
+        page = render(_page(beyond, "provider", pid=first), beyond, lang)
+        assert f"### {provider_faq.question(lang)} {{ #{provider_faq.id} }}" in page
+        assert provider_faq.basis(lang) in page and provider_faq.boundary(lang) in page
+        # The errors page names the providers of each code and links to their errors section.
+        errors = render(_page(beyond, "errors"), beyond, lang)
+        assert "### " not in errors and provider.errors[0].cause(lang) not in errors
+        for pid in beyond.providers.providers:
+            assert f"](providers/{pid}.md#errors)" in errors
+        # The config map and cost control leave the per-model tables to the provider pages.
+        config_map = render(_page(beyond, "config-map"), beyond, lang)
+        cost = render(_page(beyond, "cost-control"), beyond, lang)
+        for text in (config_map, cost):
+            assert provider.models[0].name not in text and "](providers/index.md)" in text
+        assert all(p.env_var in config_map for p in beyond.providers.providers.values())
+        total = sum(len(p.models) for p in beyond.providers.providers.values())
+        counts = [int(n) for n in re.findall(r"\| (\d+)(?: 个| models)", cost)]
+        assert sum(counts) == total and counts
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,14 +14,14 @@ from hooks.runbook_pages import PARALLEL_MIN_PAGES
 from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
 from runbooks.checks.links import check_links
 from runbooks.loader import load
-from runbooks.render import PROVIDERS_IN_NAV, pages
+from runbooks.render import PROVIDERS_LISTED_MAX, pages
 from runbooks.schema import LANGUAGES
 
 from .conftest import ROOT
 
 
 def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_path):
-    count = max(PROVIDERS_IN_NAV + 1, PARALLEL_MIN_PAGES)  # enough pages for the parallel path
+    count = max(PROVIDERS_LISTED_MAX + 1, PARALLEL_MIN_PAGES)  # enough pages for the parallel path
     data_dir = generate.write(tmp_path, count)
     dataset = load(data_dir)
     assert len(pages(dataset)) >= PARALLEL_MIN_PAGES
@@ -47,6 +48,15 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
         index = BeautifulSoup((base / "providers" / "index.html").read_text(encoding="utf-8"), "html.parser")
         listed = {a["href"].split("#")[0] for a in index.select("article a[href]")}
         assert {f"{pid}/" for pid in dataset.providers.providers} <= listed
+        # Each provider's questions are answered, and marked up as an FAQPage, on its own page.
+        for path, expected in (
+            (base / "providers" / "provider-0001" / "index.html", dataset.providers.providers["provider-0001"].faqs),
+            (base / "faq" / "index.html", dataset.team.faqs),
+        ):
+            soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+            [jsonld] = [json.loads(tag.string) for tag in soup.select('script[type="application/ld+json"]')]
+            assert [q["url"].rsplit("#", 1)[1] for q in jsonld["mainEntity"]] == [faq.id for faq in expected]
+            assert all(soup.find(id=faq.id) is not None for faq in expected)
     # The link gate parses a site this size in parallel; it must still find every broken anchor.
     assert len(list(site.rglob("*.html"))) >= LINKS_PARALLEL_MIN_PAGES
     assert check_links(site, site_url="http://127.0.0.1:8000/") == []
