@@ -111,13 +111,23 @@ def on_post_build(config: MkDocsConfig) -> None:
     if run.audience == "public":
         _write_llms_files(run, site_dir, config.site_name)
     if run.lang != LANGUAGES[0]:
+        site_files = os.environ.get(_SITE_FILES_INTO)
+        if site_files:  # a forked language build writes the site-wide files while the default one builds
+            _write_site_files(run, Path(site_files))
         return
+    written = False
     for lang in LANGUAGES[1:]:
         if lang in run.others:
-            _finish_language(config, lang, run.others.pop(lang))
+            written |= _finish_language(config, lang, run.others.pop(lang))
         else:
             build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **_overrides(config, lang)))
-    _write_site_files(run, site_dir)
+    if not written:
+        _write_site_files(run, site_dir)
+    # MkDocs writes a sitemap into every language's directory; the site has one for every language, or none.
+    for lang in LANGUAGES:
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            if lang != LANGUAGES[0] or run.audience != "public":
+                (site_dir / ("" if lang == LANGUAGES[0] else lang) / name).unlink(missing_ok=True)
 
 
 def on_build_error(error: Exception) -> None:
@@ -206,11 +216,18 @@ class _Child:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def _build_forked(config_file: str, overrides: dict[str, object], output: str) -> None:
-    """The forked child: build one language, its output (log messages, errors) into `output`."""
+def _build_forked(config_file: str, overrides: dict[str, object], output: str, site_files: str | None) -> None:
+    """The forked child: build one language, its output (log messages, errors) into `output`.
+
+    With `site_files`, it also writes the site-wide files (robots.txt, sitemap, JSON exports) there, for
+    the default language's build to move into place: they depend on no language, and this process has
+    the lighter load (the default language's search index segments Chinese).
+    """
     with open(output, "wb") as out:
         os.dup2(out.fileno(), 1)
         os.dup2(out.fileno(), 2)
+    if site_files:
+        os.environ[_SITE_FILES_INTO] = site_files
     build(load_config(config_file, **overrides))
 
 
@@ -230,8 +247,9 @@ def _start_language(config: MkDocsConfig, lang: str) -> _Child:
     overrides = {**_overrides(config, lang), "site_dir": str(work / "site")}
     config_file = str(_root(config) / f"mkdocs.{lang}.yml")
     if threading.active_count() == 1:  # forking a process that runs other threads (mkdocs serve) is unsafe
+        site_files = str(work / "root") if lang == LANGUAGES[1] else None
         forked = multiprocessing.get_context("fork").Process(
-            target=_build_forked, args=(config_file, overrides, str(work / "build.log"))
+            target=_build_forked, args=(config_file, overrides, str(work / "build.log"), site_files)
         )
         forked.start()
         return _Child(forked, work)
@@ -241,7 +259,8 @@ def _start_language(config: MkDocsConfig, lang: str) -> _Child:
     return _Child(process, work)
 
 
-def _finish_language(config: MkDocsConfig, lang: str, child: _Child) -> None:
+def _finish_language(config: MkDocsConfig, lang: str, child: _Child) -> bool:
+    """Move a language's finished build into place; whether it brought the site-wide files too."""
     try:
         returncode = child.wait()
         text = (child.work / "build.log").read_text(encoding="utf-8", errors="replace").strip()
@@ -254,6 +273,10 @@ def _finish_language(config: MkDocsConfig, lang: str, child: _Child) -> None:
         target = Path(config.site_dir) / lang
         shutil.rmtree(target, ignore_errors=True)
         (child.work / "site").rename(target)
+        site_files = child.work / "root"
+        for path in site_files.iterdir() if site_files.is_dir() else ():
+            path.replace(Path(config.site_dir) / path.name)
+        return site_files.is_dir()
     finally:
         child.stop()
 
@@ -292,9 +315,6 @@ def _write_llms_files(run: _Build, site_dir: Path, title: str) -> None:
 
 def _write_site_files(run: _Build, site_dir: Path) -> None:
     """At the site root: robots.txt, one sitemap for every language (public only), the JSON exports."""
-    for lang in LANGUAGES:
-        for name in ("sitemap.xml", "sitemap.xml.gz"):
-            (site_dir / ("" if lang == LANGUAGES[0] else lang) / name).unlink(missing_ok=True)
     _write(site_dir / "robots.txt", answers.robots_txt(run.site_url, public=run.audience == "public"))
     if run.audience == "public":
         sitemap = answers.sitemap_xml(run.dataset, run.site_url, run.labels)
@@ -347,6 +367,10 @@ class _Build:
     others: dict[str, _Child] = field(default_factory=dict)
     markdown: dict[str, str] = field(default_factory=dict)
 
+
+# Set only in a forked language build that also writes the site-wide files: the directory to write them into.
+# An environment variable, because the language's build loads a module of its own for this hook.
+_SITE_FILES_INTO = "RUNBOOKS_SITE_FILES_INTO"
 
 # MkDocs keeps one instance of a hook module for every config it loads (the languages' builds nest),
 # so what a build needs is kept per config object, from on_config to on_post_build.

@@ -57,6 +57,17 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
             [jsonld] = [json.loads(tag.string) for tag in soup.select('script[type="application/ld+json"]')]
             assert [q["url"].rsplit("#", 1)[1] for q in jsonld["mainEntity"]] == [faq.id for faq in expected]
             assert all(soup.find(id=faq.id) is not None for faq in expected)
+    # The site-wide files, written by the English build's process and moved into place, are at the root only.
+    assert "Disallow: /" in (site / "robots.txt").read_text(encoding="utf-8")
+    assert not list(site.rglob("sitemap.xml*"))
+    faq = json.loads((site / "faq.json").read_text(encoding="utf-8"))
+    first = dataset.providers.providers["provider-0001"].faqs[0].id
+    [entry] = [q for q in faq["questions"] if q["id"] == first]
+    assert entry["url"]["en"] == f"http://127.0.0.1:8000/en/providers/provider-0001/#{first}"
+    providers = json.loads((site / "providers.json").read_text(encoding="utf-8"))
+    assert len(providers["providers"]) == count
+    for name in ("robots.txt", "faq.json", "providers.json", "faq.schema.json", "providers.schema.json"):
+        assert not (site / "en" / name).exists(), name
     # The link gate parses a site this size in parallel; it must still find every broken anchor.
     assert len(list(site.rglob("*.html"))) >= LINKS_PARALLEL_MIN_PAGES
     assert check_links(site, site_url="http://127.0.0.1:8000/") == []
@@ -69,3 +80,23 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
     assert [(f.reason, f.file.endswith("en/providers/provider-0002/index.html")) for f in findings] == [
         ("broken_anchor", True)
     ]
+
+
+def test_a_large_public_site_gets_one_sitemap_and_every_answer_engine_file(tmp_path):
+    count = max(PROVIDERS_LISTED_MAX + 1, PARALLEL_MIN_PAGES)
+    data_dir = generate.write(tmp_path, count)
+    site = tmp_path / "out" / "site"
+    env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "RUNBOOKS_AUDIENCE": "public", "NO_MKDOCS_2_WARNING": "1"}
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("sitemap.xml*")) == [
+        "sitemap.xml",
+        "sitemap.xml.gz",
+    ]
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert 'hreflang="en" href="http://127.0.0.1:8000/en/providers/provider-0001/"' in sitemap
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in (site / "robots.txt").read_text(encoding="utf-8")
+    for base, root in ((site, "http://127.0.0.1:8000/"), (site / "en", "http://127.0.0.1:8000/en/")):
+        llms = (base / "llms.txt").read_text(encoding="utf-8")
+        assert f"]({root}providers/provider-0001/#provider-0001-faq-1)" in llms
