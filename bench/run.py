@@ -47,11 +47,14 @@ RELOAD_LIMIT_S = 2.0
 RELOAD_TIMEOUT_S = 30.0
 RELOAD_EDITS = 3  # edits under one server; the median is reported
 
-# Builds per data set (median taken): more for the small ones, whose few seconds vary more.
-RUNS = 3
-SMALL_RUNS = 7
-SMALL_MAX_PROVIDERS = 50
+# Builds per data set (median taken): more for the smaller ones, whose few seconds vary more.
+RUNS_UP_TO = ((50, 7), (200, 5))  # (at most this many providers, runs)
+RUNS = 3  # above
 PROFILE_MAX_SIZE = 200
+# How often the memory of a build's processes is sampled. Reading /proc/<pid>/smaps_rollup walks the whole
+# address space of the process, on a machine whose two cores the build keeps busy: often enough to catch a
+# peak that lasts (a build's memory only grows until its end), rarely enough not to slow the build it measures.
+RSS_SAMPLE_S = 0.1
 
 
 @dataclass
@@ -110,8 +113,8 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path
     """Run `command` in a fresh child: its wall time and the peak RSS of it and its descendants together.
 
     The peak is the larger of the child's own maximum (os.wait4, exact for one process) and the largest
-    sum of the RSS of the child and its descendants sampled every 20 ms (the languages build in parallel
-    processes on a large site, and their memory adds up).
+    sum of the RSS of the child and its descendants sampled every RSS_SAMPLE_S (the languages build in
+    parallel processes on a large site, and their memory adds up).
     """
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
@@ -122,7 +125,7 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path
         done = threading.Event()
 
         def sample() -> None:
-            while not done.wait(0.02):
+            while not done.wait(RSS_SAMPLE_S):
                 sampled[0] = max(sampled[0], _tree_rss(child.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -418,6 +421,11 @@ def machine() -> list[str]:
 # -------------------------------------------------------------------------------------------------
 
 
+def default_runs(providers: int) -> int:
+    """How many times a data set of this many providers is built when --runs is not given."""
+    return next((runs for size, runs in RUNS_UP_TO if providers <= size), RUNS)
+
+
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -439,9 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES), metavar="N,N,…",
                         help="provider counts to generate (default: 5,50,200,1000)")  # fmt: skip
     parser.add_argument("--runs", type=int, metavar="K",
-                        help=f"builds per data set, median taken (default: {SMALL_RUNS} for the real data and "
-                        f"up to {SMALL_MAX_PROVIDERS} providers, whose builds take seconds and vary more, "
-                        f"{RUNS} above)")  # fmt: skip
+                        help="builds per data set, median taken (default: "
+                        + ", ".join(f"{runs} up to {size} providers" for size, runs in RUNS_UP_TO)
+                        + f", {RUNS} above: the smaller builds take seconds and vary more)")  # fmt: skip
     parser.add_argument("--no-real", action="store_true", help="skip the real data in data/")
     parser.add_argument("--no-serve", action="store_true", help="skip the serve reload measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile of the largest size")
@@ -453,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def log(line: str) -> None:
         print(line, flush=True)
+
+    from runbooks.loader import load
 
     started = time.perf_counter()
     results: dict[str, SizeResult] = {}
@@ -466,7 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in args.sizes:
             data_sets.append((str(size), generate.write(work / f"n{size}", size)))
         for label, data_dir in data_sets:
-            runs = args.runs or (SMALL_RUNS if label == "real" or int(label) <= SMALL_MAX_PROVIDERS else RUNS)
+            providers = int(label) if label != "real" else len(load(data_dir).providers.providers)
+            runs = args.runs or default_runs(providers)
             log(f"{label}: building {runs}× ours and {runs}× plain MkDocs, then the gate")
             results[label] = bench_size(label, data_dir, work / f"run-{label}", runs, log)
         if not args.no_serve:
@@ -534,11 +545,11 @@ def _results_md(
         "`bench/generate.py` into a temporary directory. *build* is `mkdocs build --strict` of mkdocs.yml with "
         "our hooks (both languages; from 100 pages per language English builds in a forked process while "
         "Chinese builds), the median of the runs the table shows; *plain MkDocs* builds the same rendered pages "
-        "with the same theme, features, "
-        "extensions, search and navigation but no hooks, in the same run, alternating with ours, and like ours "
-        "builds the second language in a parallel process from 100 pages per language; *peak RSS* is the "
-        "largest memory of the build's processes together (os.wait4 for each, and the sum of their "
-        "proportional set sizes sampled every 20 ms). *gate* is validate + check-config + the build + "
+        "with the same theme, features, extensions, search and navigation but no hooks, in the same run, "
+        "alternating with ours, and like ours builds the second language in a parallel process from 100 pages "
+        "per language; *peak RSS* is the largest memory of the build's processes together (os.wait4 for each, "
+        f"and the sum of their proportional set sizes sampled every {RSS_SAMPLE_S * 1000:.0f} ms). *gate* is "
+        "validate + check-config + the build + "
         "scan-secrets + check-links, run one after the other as separate commands.",
         "",
         *table(results),

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import html
 import json
-import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -411,7 +410,13 @@ def _label(labels: Labels, key: str, lang: str, **values: str) -> str:
 
 
 def _link(source: str, target: str, anchor: str = "") -> str:
+    """The Markdown link from page `source` to page `target` (paths under the docs root), with `anchor`."""
     if target == source and anchor:
         return f"#{anchor}"
-    relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
+    # posixpath.relpath, without its calls to os.getcwd: thousands of links per build.
+    folders, parts = source.split("/")[:-1], target.split("/")
+    common = 0
+    while common < len(folders) and common < len(parts) - 1 and folders[common] == parts[common]:
+        common += 1
+    relative = "/".join([".."] * (len(folders) - common) + parts[common:])
     return relative + (f"#{anchor}" if anchor else "")

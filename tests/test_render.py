@@ -292,3 +292,28 @@ def test_providers_index_lists_every_provider_with_its_facts(small, lang):
         assert f"]({pid}.md#errors)" in out
         assert provider.urls.console in out
     assert ("全部服务商" in text) == (lang == "zh")
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("index.md", "faq.md"),
+        ("index.md", "providers/openai.md"),
+        ("providers/openai.md", "faq.md"),
+        ("providers/openai.md", "providers/index.md"),
+        ("providers/openai.md", "providers/anthropic.md"),
+        ("a/b/c.md", "a/d/e.md"),
+        ("a/b/c.md", "x.md"),
+        ("x.md", "a/b/c.md"),
+        ("a/b.md", "a/b/c.md"),
+    ],
+)
+def test_links_between_pages_are_the_relative_paths_posixpath_computes(source, target):
+    import posixpath
+
+    from runbooks.render import _link
+
+    expected = posixpath.relpath(target, posixpath.dirname(source) or ".")
+    assert _link(source, target) == expected
+    assert _link(source, target, "models") == expected + "#models"
+    assert _link(source, source, "models") == "#models"
