@@ -123,11 +123,11 @@ def on_post_build(config: MkDocsConfig) -> None:
             build(load_config(str(_root(config) / f"mkdocs.{lang}.yml"), **_overrides(config, lang)))
     if not written:
         _write_site_files(run, site_dir)
-    # MkDocs writes a sitemap into every language's directory; the site has one for every language, or none.
-    for lang in LANGUAGES:
+    # MkDocs writes a sitemap into every language's directory. The public site has one for every language,
+    # ours, at the root (written above); the team's site has none.
+    for folder in [site_dir / lang for lang in LANGUAGES[1:]] + ([] if run.audience == "public" else [site_dir]):
         for name in ("sitemap.xml", "sitemap.xml.gz"):
-            if lang != LANGUAGES[0] or run.audience != "public":
-                (site_dir / ("" if lang == LANGUAGES[0] else lang) / name).unlink(missing_ok=True)
+            (folder / name).unlink(missing_ok=True)
 
 
 def on_build_error(error: Exception) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -13,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from runbooks.schema import Path, PricesFile, ProvidersFile, TeamFile, cost_rules, cross_rules, price_rules
+from runbooks.schema import Path, PricesFile, ProvidersFile, Rule, TeamFile, cost_rules, cross_rules, price_rules
 from runbooks.yaml_lines import fast_data, fast_tree
 
 FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
@@ -66,8 +67,8 @@ class Dataset:
 class _Source:
     """One data file as read: its name for messages, its text, and its line-numbered tree once asked for."""
 
-    def __init__(self, name: str, text: str, tree: Any = None) -> None:
-        self.name, self.text, self._tree = name, text, tree
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.text, self._tree = name, text, None
 
     def tree(self) -> Any:
         """The file parsed with line numbers (parsed on first use: only problems and `where` need it)."""
@@ -104,18 +105,22 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
             models[key] = schema.model_validate(data[key])
         except ValidationError as exc:
             problems += [_problem(sources[key].name, sources[key].tree(), err, schema) for err in exc.errors()]
+
+    def located(rules: Iterable[Rule]) -> list[Problem]:
+        out = []
+        for rule in rules:
+            source = sources[rule.file]
+            line = line_of(source.tree(), rule.path)
+            out.append(Problem(source.name, line, dotted(rule.path), rule.message, reason=rule.reason))
+        return out
+
     if not problems:
-        for rule in cross_rules(models["providers"], models["team"]):
-            line = line_of(sources[rule.file].tree(), rule.path)
-            problems.append(Problem(sources[rule.file].name, line, dotted(rule.path), rule.message, reason=rule.reason))
+        problems = located(cross_rules(models["providers"], models["team"]))
     # Cost control and the price snapshot: checked once the providers and the team are coherent.
     if not problems:
-        rules = list(cost_rules(models["team"]))
+        problems = located(cost_rules(models["team"]))
         if "prices" in models:
-            rules += price_rules(models["providers"], models["prices"], sources["prices"].name)
-        for rule in rules:
-            line = line_of(sources[rule.file].tree(), rule.path)
-            problems.append(Problem(sources[rule.file].name, line, dotted(rule.path), rule.message, reason=rule.reason))
+            problems += located(price_rules(models["providers"], models["prices"], sources["prices"].name))
     if problems:
         raise DataError(problems)
     return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
