@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import jinja2
-import jinja2.bccache
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
@@ -28,7 +27,7 @@ from mkdocs.structure.pages import Page
 
 from runbooks import answers
 from runbooks.loader import DataError, Dataset, load_unchanged
-from runbooks.render import Labels, RenderError, in_nav, load_labels, nav, pages, render
+from runbooks.render import Labels, RenderError, bytecode_cache, in_nav, load_labels, nav, pages, render
 from runbooks.render import Page as RunbookPage
 from runbooks.schema import LANGUAGES
 from runbooks.visibility import AUDIENCES, WithheldError, public_view
@@ -98,8 +97,8 @@ def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object
 
 
 def on_env(env: jinja2.Environment, config: MkDocsConfig, files: Files) -> jinja2.Environment:
-    """Compile the theme's templates once per process: every language's build and every serve rebuild reuse them."""
-    env.bytecode_cache = _THEME_BYTECODE
+    """Keep the theme's compiled templates: MkDocs makes a new Jinja environment, and compiles them, for every build."""
+    env.bytecode_cache = bytecode_cache()
     return env
 
 
@@ -136,36 +135,6 @@ def on_build_error(error: Exception) -> None:
         for child in run.others.values():
             child.stop()
         run.others.clear()
-
-
-# -------------------------------------------------------------------------------------------------
-# Compiled theme templates
-# -------------------------------------------------------------------------------------------------
-
-
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Jinja's compiled templates kept in memory, by template and source checksum, for the process's lifetime.
-
-    MkDocs makes a new Jinja environment for every build, so each language's build, and each rebuild
-    under `mkdocs serve`, would compile the theme's fifty-odd templates again. An edited template has
-    another checksum and is compiled afresh.
-    """
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Fill `bucket` with the code compiled earlier for the same template, if any."""
-        code = self._code.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Keep the code just compiled for `bucket`'s template."""
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-_THEME_BYTECODE = _MemoryBytecodeCache()
 
 
 # -------------------------------------------------------------------------------------------------

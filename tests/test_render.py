@@ -317,3 +317,30 @@ def test_links_between_pages_are_the_relative_paths_posixpath_computes(source, t
     assert _link(source, target) == expected
     assert _link(source, target, "models") == expected + "#models"
     assert _link(source, source, "models") == "#models"
+
+
+def test_compiled_templates_are_reused_but_never_stale(tmp_path):
+    import jinja2
+
+    from runbooks.render import bytecode_cache
+
+    cache = bytecode_cache()
+    template = tmp_path / "page.md.j2"
+
+    def fresh_render() -> str:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path)), bytecode_cache=cache)
+        return env.get_template("page.md.j2").render(name="x")
+
+    def kept(source: str) -> bool:
+        key = cache.get_cache_key("page.md.j2", str(template))
+        bucket = jinja2.bccache.Bucket(jinja2.Environment(), key, cache.get_source_checksum(source))
+        cache.load_bytecode(bucket)
+        return bucket.code is not None
+
+    template.write_text("first {{ name }}", encoding="utf-8")
+    assert fresh_render() == "first x"
+    assert kept("first {{ name }}")  # the next environment loads it instead of compiling
+    template.write_text("second {{ name }}", encoding="utf-8")
+    assert not kept("second {{ name }}")
+    assert fresh_render() == "second x"
+    assert kept("second {{ name }}")
