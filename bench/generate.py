@@ -235,45 +235,50 @@ def _team(today: dt.date) -> dict[str, Any]:
                     },
                 }
             ],
-            "proxy": {
-                "budget": {"max_budget": 50, "budget_duration": "30d"},
-                "num_retries": 2,
-                "default_key_tiers": ["economy"],
-                "teams": [
-                    {
-                        "id": "production",
-                        "purpose": _text("日常使用", "Everyday use"),
-                        "max_budget": 40,
-                        "budget_duration": "30d",
-                        "tiers": ["economy", "premium"],
-                    }
-                ],
-                "keys": [
-                    {
-                        "alias": "chat-production",
-                        "team": "production",
-                        "owner": "operator",
-                        "environment": "production",
-                        "max_budget": 30,
-                        "soft_budget": 20,
-                        "budget_duration": "30d",
-                        "rpm_limit": 60,
-                        "tpm_limit": 100000,
-                    }
-                ],
-                "alerting": {
-                    "channel": "slack",
-                    "webhook_env": "SLACK_WEBHOOK_URL",
-                    "types": ["budget_alerts"],
-                    "threshold_seconds": 300,
-                },
-                "spend_logs": {"retention": "30d", "database_env": "DATABASE_URL"},
-            },
+            "proxy": proxy_plan(owner="operator"),
             "rollout": [_text("先给每个成员发独立的密钥。", "Give every member a key of their own first.")],
             "evidence": [_text("每把密钥的归属", "Who owns each key")],
             "mistakes": [_text("所有人共用一把密钥。", "Everyone sharing one key.")],
         },
         "verified_on": today,
+    }
+
+
+def proxy_plan(owner: str) -> dict[str, Any]:
+    """A schema-valid LiteLLM proxy plan (team.yaml cost_control.proxy): one team, one key owned by role `owner`."""
+    return {
+        "budget": {"max_budget": 50, "budget_duration": "30d"},
+        "num_retries": 2,
+        "default_key_tiers": ["economy"],
+        "teams": [
+            {
+                "id": "production",
+                "purpose": _text("日常使用", "Everyday use"),
+                "max_budget": 40,
+                "budget_duration": "30d",
+                "tiers": ["economy", "premium"],
+            }
+        ],
+        "keys": [
+            {
+                "alias": "chat-production",
+                "team": "production",
+                "owner": owner,
+                "environment": "production",
+                "max_budget": 30,
+                "soft_budget": 20,
+                "budget_duration": "30d",
+                "rpm_limit": 60,
+                "tpm_limit": 100000,
+            }
+        ],
+        "alerting": {
+            "channel": "slack",
+            "webhook_env": "SLACK_WEBHOOK_URL",
+            "types": ["budget_alerts"],
+            "threshold_seconds": 300,
+        },
+        "spend_logs": {"retention": "30d", "database_env": "DATABASE_URL"},
     }
 
 

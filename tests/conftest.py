@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from bench.generate import proxy_plan
 from runbooks.loader import Dataset, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,40 +153,7 @@ def valid_data() -> dict[str, dict[str, Any]]:
                     },
                 }
             ],
-            "proxy": {
-                "budget": {"max_budget": 50, "budget_duration": "30d"},
-                "num_retries": 2,
-                "default_key_tiers": ["economy"],
-                "teams": [
-                    {
-                        "id": "production",
-                        "purpose": _text("日常使用", "Everyday use"),
-                        "max_budget": 40,
-                        "budget_duration": "30d",
-                        "tiers": ["economy", "premium"],
-                    }
-                ],
-                "keys": [
-                    {
-                        "alias": "chat-production",
-                        "team": "production",
-                        "owner": "lead",
-                        "environment": "production",
-                        "max_budget": 30,
-                        "soft_budget": 20,
-                        "budget_duration": "30d",
-                        "rpm_limit": 60,
-                        "tpm_limit": 100000,
-                    }
-                ],
-                "alerting": {
-                    "channel": "slack",
-                    "webhook_env": "SLACK_WEBHOOK_URL",
-                    "types": ["budget_alerts"],
-                    "threshold_seconds": 300,
-                },
-                "spend_logs": {"retention": "30d", "database_env": "DATABASE_URL"},
-            },
+            "proxy": proxy_plan(owner="lead"),
             "rollout": [_text("先拆分密钥。", "Split the keys first.")],
             "evidence": [_text("密钥归属", "Key owner")],
             "mistakes": [_text("共用一把密钥。", "Sharing one key.")],
