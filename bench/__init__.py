@@ -1,1 +1,1 @@
-"""The build benchmark: synthetic data, the plain MkDocs baseline and the runner (bench/run.py)."""
+"""The benchmark of the gated build, `make check` and `make test` (bench/run.py; method in bench/README.md)."""

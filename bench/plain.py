@@ -1,10 +1,4 @@
-"""The benchmark's baseline: the same rendered pages built by plain MkDocs, without the runbook hooks.
-
-`prepare` renders every page of a data set in every language to Markdown files (untimed), and
-`python bench/plain.py SPEC` then builds them the way our build does (same mkdocs.yml and
-mkdocs.en.yml: theme, features, Markdown extensions, search and navigation), with `hooks: []`, the
-default language at the site root and every other language under its own subdirectory.
-"""
+"""The baseline: the pages our build renders, built by plain MkDocs with the same configs and no hooks."""
 
 from __future__ import annotations
 
@@ -22,19 +16,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def prepare(data_dir: Path, work: Path, site_dir: Path, site_url: str) -> Path:
     """Render the pages of `data_dir` into `work`/<lang>/ and write the build spec; return the spec's path."""
     from runbooks.loader import load
-    from runbooks.render import load_labels, nav, pages, render
+    from runbooks.render import render
     from runbooks.schema import LANGUAGES
+    from runbooks.site import Site
 
-    dataset = load(data_dir)
-    labels = load_labels()
+    # The team's internal site, as `make site` builds it.
+    site = Site.of(load(data_dir), audience="internal")
     builds: list[dict[str, Any]] = []
     for lang in LANGUAGES:
         docs = work / lang
         shutil.copytree(ROOT / "docs", docs, dirs_exist_ok=True)
-        for page in pages(dataset, labels):
+        for page in site.pages:
             target = docs / page.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(page, dataset, lang, labels), encoding="utf-8")
+            target.write_text(render(page, site, lang), encoding="utf-8")
         default = lang == LANGUAGES[0]
         builds.append(
             {
@@ -43,39 +38,41 @@ def prepare(data_dir: Path, work: Path, site_dir: Path, site_url: str) -> Path:
                 "site_dir": str(site_dir if default else site_dir / lang),
                 "work_dir": str(site_dir.parent / f".{site_dir.name}-{lang}"),
                 "site_url": site_url if default else urljoin(site_url, f"{lang}/"),
-                "nav": nav(dataset, lang, labels),
+                "nav": site.nav(lang),
             }
         )
-    from hooks.runbook_pages import PARALLEL_MIN_PAGES
-
-    parallel = len(pages(dataset, labels)) >= PARALLEL_MIN_PAGES
     spec = work / "plain-build.json"
-    spec.write_text(json.dumps({"parallel": parallel, "builds": builds}, ensure_ascii=False), encoding="utf-8")
+    spec.write_text(json.dumps({"pages": len(site.pages), "builds": builds}, ensure_ascii=False), encoding="utf-8")
     return spec
 
 
-def build(spec: Path, only: int | None = None) -> None:
-    """Build the languages of a spec written by `prepare` the way our build does.
+def page_count(spec: Path) -> int:
+    """How many pages per language `spec` builds."""
+    return json.loads(spec.read_text(encoding="utf-8"))["pages"]
 
-    The default language is built in this process; the others after it in this process too, or, when
-    our build would build them in processes of their own (hooks/runbook_pages.py, PARALLEL_MIN_PAGES),
-    in parallel child processes started first.
+
+def clean(spec: Path) -> None:
+    """Remove what a build of `spec` wrote, so that the next one starts from nothing as ours does."""
+    for entry in json.loads(spec.read_text(encoding="utf-8"))["builds"]:
+        for folder in (entry["site_dir"], entry["work_dir"]):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def build(spec: Path, only: int | None = None) -> None:
+    """Build every language of `spec` as our build does: the default one here, each other one in a child process.
+
+    With `only`, build just that language, into its directory beside the site (what a child does).
     """
-    plan = json.loads(spec.read_text(encoding="utf-8"))
-    builds = plan["builds"]
+    builds = json.loads(spec.read_text(encoding="utf-8"))["builds"]
     if only is not None:
         _build_one({**builds[only], "site_dir": builds[only]["work_dir"]})
         return
-    if not plan["parallel"]:
-        for entry in builds:
-            _build_one(entry)
-        return
-    # As ours: each other language into a directory beside the site (the default build cleans the site
-    # directory when it starts), moved into place when both are done.
+    # Each other language builds beside the site, since the default language's build empties the site
+    # directory when it starts; it is moved into place once every build is done.
     here = Path(__file__).resolve()
     children = [subprocess.Popen([sys.executable, str(here), str(spec), str(n)]) for n in range(1, len(builds))]
     _build_one(builds[0])
-    if any(child.wait() != 0 for child in children):
+    if any([child.wait() != 0 for child in children]):  # a list: wait for every child, not just the first failure
         raise SystemExit("a language's plain build failed")
     for entry in builds[1:]:
         Path(entry["work_dir"]).rename(entry["site_dir"])

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape as xml_escape
 
 from pydantic import BaseModel, ConfigDict
 
-from runbooks.loader import Dataset
-from runbooks.render import (
-    Labels,
-    Page,
-    all_faqs,
-    faq_pages,
-    faq_providers,
-    faqs_on,
-    load_labels,
-    pages,
-    verified_dates,
-)
 from runbooks.schema import LANGUAGES, Text
+from runbooks.site import Page, Site
 
 SCHEMA_ORG = "https://schema.org"
 
@@ -65,13 +56,13 @@ def plain(text: str) -> str:
 # --- FAQPage JSON-LD ------------------------------------------------------------------------------
 
 
-def faq_jsonld(page: Page, dataset: Dataset, lang: str, site_url: str) -> dict[str, Any] | None:
+def faq_jsonld(page: Page, site: Site, lang: str, site_url: str) -> dict[str, Any] | None:
     """The schema.org FAQPage of `page` in `lang`: every question answered on it, with its direct answer.
 
-    None for a page that answers no question (`render.faqs_on`): only the FAQ page on a small site,
+    None for a page that answers no question (`Site.faqs_on`): only the FAQ page on a small site,
     and each provider page with questions of its own on a large one, are FAQ pages.
     """
-    faqs = faqs_on(page, dataset)
+    faqs = site.faqs_on(page)
     if not faqs:
         return None
     url = page_url(page, site_url, lang)
@@ -92,15 +83,14 @@ def faq_jsonld(page: Page, dataset: Dataset, lang: str, site_url: str) -> dict[s
         "url": url,
         "name": plain(page.title(lang)),
         "inLanguage": lang,
-        "dateModified": verified_dates(page, dataset).newest.isoformat(),
+        "dateModified": site.verified(page).newest.isoformat(),
         "mainEntity": questions,
     }
 
 
-def faq_urls(dataset: Dataset, site_url: str, lang: str, labels: Labels | None = None) -> dict[str, str]:
+def faq_urls(site: Site, site_url: str, lang: str) -> dict[str, str]:
     """The permanent URL of every FAQ entry in `lang`, by id: the page that answers it in full, and its anchor."""
-    site = {page.path: page for page in pages(dataset, labels)}
-    return {fid: f"{page_url(site[path], site_url, lang)}#{fid}" for fid, path in faq_pages(dataset).items()}
+    return {fid: f"{page_url(site.page(path), site_url, lang)}#{fid}" for fid, path in site.faq_homes.items()}
 
 
 def script_json(data: Any) -> str:
@@ -128,10 +118,9 @@ def markdown_mirror(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: Labels | None = None) -> str:
+def llms_txt(site: Site, lang: str, site_url: str, *, title: str) -> str:
     """The llms.txt of one language (llmstxt.org): H1, a summary, then H2 lists of links with notes."""
-    words = (labels or load_labels()).root
-    site = pages(dataset, labels)
+    words = site.labels
     root = language_root(site_url, lang)
 
     def item(name: str, url: str, note: str = "") -> str:
@@ -146,16 +135,16 @@ def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: 
         "",
     ]
     out += [f"## {words['section_providers'](lang)}", ""]
-    for page in site:
+    for page in site.pages:
         if page.kind == "provider":
-            provider = dataset.providers.providers[page.context["pid"]]
+            provider = site.dataset.providers.providers[page.context["pid"]]
             out.append(item(provider.name(lang), root + mirror_path(page), provider.summary(lang)))
     out += ["", f"## {words['page_faq'](lang)}", ""]
-    urls = faq_urls(dataset, site_url, lang, labels)
-    for faq in all_faqs(dataset).values():
+    urls = faq_urls(site, site_url, lang)
+    for faq in site.faqs.values():
         out.append(item(faq.question(lang), urls[faq.id], faq.answer(lang)))
     out += ["", f"## {words['llms_guides'](lang)}", ""]
-    for page in site:
+    for page in site.pages:
         if page.kind not in ("provider", "faq", "home"):
             out.append(
                 item(
@@ -170,14 +159,13 @@ def llms_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: 
     return "\n".join(out) + "\n"
 
 
-def llms_full_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, labels: Labels | None = None) -> str:
+def llms_full_txt(site: Site, lang: str, site_url: str, *, title: str) -> str:
     """Every FAQ entry in full, in one Markdown file, for readers that want the answers without crawling."""
-    words = (labels or load_labels()).root
-    owners = _faq_owners(dataset)
-    urls = faq_urls(dataset, site_url, lang, labels)
+    words = site.labels
+    urls = faq_urls(site, site_url, lang)
     colon = words["colon"](lang)
     out = [f"# {title}: {words['page_faq'](lang)}", "", f"> {plain(words['llms_summary'](lang))}", ""]
-    for faq in all_faqs(dataset).values():
+    for faq in site.faqs.values():
         out += [f"## {plain(faq.question(lang))}", "", f"{words['llms_permalink'](lang)}{colon}{urls[faq.id]}", ""]
         out += [plain(faq.answer(lang)), ""]
         out += [f"{words['faq_basis'](lang)}{colon}{plain(faq.basis(lang))}", ""]
@@ -185,9 +173,9 @@ def llms_full_txt(dataset: Dataset, lang: str, site_url: str, *, title: str, lab
         if faq.next_steps:
             out += [f"{words['faq_next_steps'](lang)}{colon}", ""]
             out += [f"{n}. {plain(step(lang))}" for n, step in enumerate(faq.next_steps, 1)] + [""]
-        concerns = faq_providers(faq, owners.get(faq.id))
+        concerns = site.faq_providers(faq)
         if concerns:
-            names = [dataset.providers.providers[pid].name(lang) for pid in concerns]
+            names = [site.dataset.providers.providers[pid].name(lang) for pid in concerns]
             out += [f"{words['faq_runbooks'](lang)}{colon}{words['list_separator'](lang).join(names)}", ""]
     return "\n".join(out)
 
@@ -286,9 +274,9 @@ def json_schema(export: str, site_url: str) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": site_url + schema_name(export), **schema}
 
 
-def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
+def providers_export(site: Site, site_url: str) -> dict[str, Any]:
     """The content of providers.json."""
-    site = {page.context.get("pid"): page for page in pages(dataset, labels) if page.kind == "provider"}
+    dataset = site.dataset
     providers = [
         ExportProvider(
             id=pid,
@@ -298,10 +286,7 @@ def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = No
             litellm_prefix=p.litellm_prefix,
             urls=p.urls.model_dump(exclude={"visibility"}),
             models=[
-                ExportModel(
-                    name=m.name, upstream=m.upstream, litellm_model=f"{p.litellm_prefix}/{m.upstream}", tier=m.tier
-                )
-                for m in p.models
+                ExportModel(name=m.name, upstream=m.upstream, litellm_model=p.route(m), tier=m.tier) for m in p.models
             ],
             recharge_steps=[_text(step.text) for step in p.recharge_steps],
             errors=[
@@ -309,7 +294,9 @@ def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = No
                 for e in p.errors
             ],
             verified_on=p.verified_on,
-            runbook=ExportText(**{lang: page_url(site[pid], site_url, lang) for lang in LANGUAGES}),
+            runbook=ExportText(
+                **{lang: page_url(site.page(f"providers/{pid}.md"), site_url, lang) for lang in LANGUAGES}
+            ),
         )
         for pid, p in dataset.providers.providers.items()
     ]
@@ -318,11 +305,10 @@ def providers_export(dataset: Dataset, site_url: str, labels: Labels | None = No
     return export.model_dump(mode="json")
 
 
-def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) -> dict[str, Any]:
+def faq_export(site: Site, site_url: str) -> dict[str, Any]:
     """The content of faq.json."""
-    page = _page(dataset, "faq", labels)
-    owners = _faq_owners(dataset)
-    urls = {lang: faq_urls(dataset, site_url, lang, labels) for lang in LANGUAGES}
+    page = site.page("faq.md")
+    urls = {lang: faq_urls(site, site_url, lang) for lang in LANGUAGES}
     questions = [
         ExportFaq(
             id=faq.id,
@@ -332,14 +318,14 @@ def faq_export(dataset: Dataset, site_url: str, labels: Labels | None = None) ->
             boundary=_text(faq.boundary),
             next_steps=[_text(step) for step in faq.next_steps],
             related=list(faq.related),
-            providers=faq_providers(faq, owners.get(faq.id)),
+            providers=site.faq_providers(faq),
             url=ExportText(**{lang: urls[lang][faq.id] for lang in LANGUAGES}),
         )
-        for faq in all_faqs(dataset).values()
+        for faq in site.faqs.values()
     ]
     export = FaqExport(
         generated_from="data/team.yaml, data/providers.yaml",
-        date_modified=verified_dates(page, dataset).newest,
+        date_modified=site.verified(page).newest,
         questions=questions,
     )
     return export.model_dump(mode="json")
@@ -358,15 +344,15 @@ def robots_txt(site_url: str, *, public: bool) -> str:
 # --- Sitemap --------------------------------------------------------------------------------------
 
 
-def sitemap_xml(dataset: Dataset, site_url: str, labels: Labels | None = None) -> str:
+def sitemap_xml(site: Site, site_url: str) -> str:
     """One sitemap for every language: each page in each language, with its alternates and last verification."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
-    for page in pages(dataset, labels):
+    for page in site.pages:
         links = alternates(page, site_url)
-        lastmod = verified_dates(page, dataset).newest.isoformat()
+        lastmod = site.verified(page).newest.isoformat()
         for lang in LANGUAGES:
             out += [
                 "  <url>",
@@ -382,15 +368,42 @@ def sitemap_xml(dataset: Dataset, site_url: str, labels: Labels | None = None) -
     return "\n".join(out) + "\n"
 
 
+# --- The files of a build -------------------------------------------------------------------------
+
+
+def language_files(site: Site, lang: str, site_url: str, markdown: Mapping[str, str], *, title: str) -> dict[str, str]:
+    """The files one language adds beside its pages: the Markdown mirrors, and llms.txt files on the public site.
+
+    `markdown` is each page's Markdown as rendered for the build, by page path.
+    """
+    files = {mirror_path(page): markdown_mirror(markdown[page.path]) for page in site.pages}
+    if site.audience == "public":
+        files["llms.txt"] = llms_txt(site, lang, site_url, title=title)
+        files["llms-full.txt"] = llms_full_txt(site, lang, site_url, title=title)
+    return files
+
+
+def site_files(site: Site, site_url: str) -> dict[str, str | bytes]:
+    """The files at the site root, for every language: robots.txt, one sitemap (public only), the JSON exports."""
+    files: dict[str, str | bytes] = {"robots.txt": robots_txt(site_url, public=site.audience == "public")}
+    if site.audience == "public":
+        sitemap = sitemap_xml(site, site_url)
+        files["sitemap.xml"] = sitemap
+        files["sitemap.xml.gz"] = gzip.compress(sitemap.encode("utf-8"), mtime=0)
+    for name, content in (
+        ("providers.json", providers_export(site, site_url)),
+        ("faq.json", faq_export(site, site_url)),
+    ):
+        files[name] = _json_file(content)
+        files[schema_name(name)] = _json_file(json_schema(name, site_url))
+    return files
+
+
 # --- Internals ------------------------------------------------------------------------------------
 
 
-def _page(dataset: Dataset, kind: str, labels: Labels | None) -> Page:
-    return next(page for page in pages(dataset, labels) if page.kind == kind)
-
-
-def _faq_owners(dataset: Dataset) -> dict[str, str]:
-    return {faq.id: pid for pid, p in dataset.providers.providers.items() for faq in p.faqs}
+def _json_file(content: Any) -> str:
+    return json.dumps(content, ensure_ascii=False, indent=2) + "\n"
 
 
 def _text(text: Text) -> ExportText:

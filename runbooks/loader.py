@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -14,36 +14,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from runbooks.schema import Path, PricesFile, ProvidersFile, Rule, TeamFile, cost_rules, cross_rules, price_rules
+from runbooks.findings import DataError, Finding, Unreadable
+from runbooks.findings import YamlPath as Path
+from runbooks.rules import cost_rules, cross_rules, price_rules
+from runbooks.schema import PricesFile, ProvidersFile, TeamFile
 from runbooks.yaml_lines import fast_data, fast_tree
 
 FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
 """The data files, by the key the schema uses for them, relative to the data directory."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the data, located precisely enough for a YAML author to fix it."""
-
-    file: str
-    line: int
-    path: str
-    message: str
-    column: int | None = None
-    reason: str = "invalid_data"
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class DataError(Exception):
-    """The data cannot be used; `problems` says every reason, `unreadable` whether a file could not be parsed."""
-
-    def __init__(self, problems: list[Problem], *, unreadable: bool = False) -> None:
-        super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
-        self.unreadable = unreadable
 
 
 @dataclass(frozen=True)
@@ -80,6 +58,8 @@ class _Source:
 def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None, prices: bool = True) -> Dataset:
     """Load and validate every data file in `data_dir`; raise DataError listing all problems found.
 
+    Raises Unreadable, naming the file, when a data file is missing or is not YAML.
+
     With `prices=False` the price snapshot is neither read nor checked (sync-prices rewrites it).
     """
     data_dir = FsPath(data_dir)
@@ -95,7 +75,7 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
         if not isinstance(data[key], dict):  # not for the fast reader, or not a mapping: ruamel says what it is
             data[key] = _plain(source.tree())
 
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     models: dict[str, Any] = {}
     schemas: dict[str, type[BaseModel]] = {"providers": ProvidersFile, "team": TeamFile, "prices": PricesFile}
     for key, schema in schemas.items():
@@ -106,13 +86,12 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
         except ValidationError as exc:
             problems += [_problem(sources[key].name, sources[key].tree(), err, schema) for err in exc.errors()]
 
-    def located(rules: Iterable[Rule]) -> list[Problem]:
-        out = []
-        for rule in rules:
-            source = sources[rule.file]
-            line = line_of(source.tree(), rule.path)
-            out.append(Problem(source.name, line, dotted(rule.path), rule.message, reason=rule.reason))
-        return out
+    def located(rules: Iterable[Finding]) -> list[Finding]:
+        """The rules' findings, from a data file's key ("providers") to its name and the line of the path."""
+        return [
+            replace(rule, file=sources[rule.file].name, line=line_of(sources[rule.file].tree(), rule.path))
+            for rule in rules
+        ]
 
     if not problems:
         problems = located(cross_rules(models["providers"], models["team"]))
@@ -126,50 +105,24 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
     return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
 
 
-def load_unchanged(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None) -> Dataset:
-    """Like `load`, but reuse the last data set loaded from the same files while none of them has changed.
-
-    One site build loads the data once for every language; a changed, added or removed file (size or
-    modification time) is loaded afresh, so `mkdocs serve` still sees every edit.
-    """
-    data_dir = FsPath(data_dir).resolve()
-    stamps = []
-    for filename in FILES.values():
-        try:
-            stat = (data_dir / filename).stat()
-            stamps.append((filename, stat.st_mtime_ns, stat.st_size))
-        except OSError:
-            stamps.append((filename, None, None))
-    key = (str(data_dir), str(display_root), tuple(stamps))
-    if _LAST_LOADED and _LAST_LOADED[0] == key:
-        return _LAST_LOADED[1]
-    dataset = load(data_dir, display_root=display_root)
-    _LAST_LOADED[:] = [key, dataset]
-    return dataset
-
-
-# The cache of load_unchanged: [key, Dataset] of the last successful load, or empty.
-_LAST_LOADED: list[Any] = []
-
-
 def read_yaml(file: FsPath, name: str | None = None) -> Any:
-    """Parse one YAML file keeping line numbers; raise DataError(unreadable=True) if that fails."""
+    """Parse one YAML file keeping line numbers; raise Unreadable if that fails."""
     name = name or str(file)
     return parse_yaml(read_text(file, name), name)
 
 
 def read_text(file: FsPath, name: str) -> str:
-    """The text of a YAML file; raise DataError(unreadable=True) naming the file if it cannot be read."""
+    """The text of a YAML file; raise Unreadable naming the file if it cannot be read."""
     try:
         return file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError([Problem(name, 0, "", "file not found")], unreadable=True) from None
+        raise Unreadable([_unreadable(name, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError([Problem(name, 0, "", f"cannot be read: {exc}")], unreadable=True) from None
+        raise Unreadable([_unreadable(name, f"cannot be read: {exc}")]) from None
 
 
 def parse_yaml(text: str, name: str) -> Any:
-    """Parse the YAML text of file `name` keeping line numbers; raise DataError(unreadable=True) if that fails."""
+    """Parse the YAML text of file `name` keeping line numbers; raise Unreadable if that fails."""
     tree = fast_tree(text)
     try:
         if tree is None:
@@ -178,20 +131,18 @@ def parse_yaml(text: str, name: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, None)
         reason = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
-        raise DataError([Problem(name, line, "", f"YAML syntax error: {reason}", column)], unreadable=True) from None
+        at = f" (line {line}, column {column})" if mark else ""
+        raise Unreadable([_unreadable(name, f"YAML syntax error: {reason}{at}", line, column)]) from None
     except YAMLError as exc:
-        raise DataError([Problem(name, 0, "", f"YAML syntax error: {exc}")], unreadable=True) from None
+        raise Unreadable([_unreadable(name, f"YAML syntax error: {exc}")]) from None
     if not isinstance(tree, CommentedMap):
-        raise DataError([Problem(name, 1, "", "the file must hold a mapping at its top level")])
+        raise Unreadable([_unreadable(name, "the file must hold a mapping at its top level", 1)])
     return tree
 
 
-def dotted(path: Path) -> str:
-    """Render a data path the way a YAML author reads it: providers.openai.models[1].name."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _unreadable(name: str, message: str, line: int = 0, column: int | None = None) -> Finding:
+    """A YAML file that cannot be read or parsed (a missing file too: there is nothing to parse)."""
+    return Finding("parse_error", message, name, line, column=column)
 
 
 def line_of(tree: Any, path: Path) -> int:
@@ -209,7 +160,7 @@ def line_of(tree: Any, path: Path) -> int:
     return line
 
 
-def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Problem:
+def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Finding:
     loc: Path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "["))))
     kind = err["type"]
     if kind == "missing":
@@ -226,7 +177,7 @@ def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Problem
         parent = _allowed_keys(schema, loc[:-1])
         if parent:
             message += f" (allowed here: {', '.join(parent)})"
-    return Problem(file, line_of(tree, loc), dotted(loc), message)
+    return Finding("invalid_data", message, file, line_of(tree, loc), path=loc)
 
 
 def _allowed_keys(schema: type[BaseModel], path: Path) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from runbooks.checks import Finding, Unreadable
+from runbooks.findings import Finding, Unreadable
 from runbooks.loader import Dataset, display_path
 from runbooks.schema import ModelPrice, PricesFile, PriceSource
 
@@ -102,7 +102,7 @@ def snapshot(dataset: Dataset, price_map: PriceMap, today: dt.date | None = None
     findings: list[Finding] = []
     for pid, provider in dataset.providers.providers.items():
         for n, model in enumerate(provider.models):
-            litellm_model = f"{provider.litellm_prefix}/{model.upstream}"
+            litellm_model = provider.route(model)
             found = lookup(price_map.entries, provider.litellm_prefix, model.upstream)
             if found is None:
                 file, line = dataset.where("providers", ("providers", pid, "models", n, "name"))

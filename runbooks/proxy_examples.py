@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from ruamel.yaml import YAML
 
-from runbooks.schema import ExampleKind, Provider, TeamFile
+from runbooks.schema import ExampleKind, Model, Provider, TeamFile
 
 ROUTING_STRATEGY = "usage-based-routing-v2"
 DEFAULT_PROXY_URL = "http://localhost:4000"
@@ -70,10 +70,10 @@ def snippets(kind: ExampleKind, providers: dict[str, Provider], team: TeamFile) 
     return [Snippet(kind, "bash", "\n\n".join(api_call(team, route, body) for route, body in bodies))]
 
 
-def api_call(team: TeamFile, route: str, body: dict[str, Any]) -> str:
-    """A curl call to the proxy's management API with the master key from the environment and a JSON body."""
+def api_call(team: TeamFile, route: str, body: dict[str, Any], *, indent: int | None = 2) -> str:
+    """A curl call to the proxy at `route`, with the master key from the environment and `body` as JSON."""
     server = team.server
-    payload = json.dumps(body, ensure_ascii=False, indent=2)
+    payload = json.dumps(body, ensure_ascii=False, indent=indent)
     return (
         f"curl -sS {server.proxy_url or DEFAULT_PROXY_URL}{route} \\\n"
         f'  -H "Authorization: Bearer ${server.master_key_env}" \\\n'
@@ -93,12 +93,12 @@ def config_yaml(config: dict[str, Any]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def deployment(provider: Provider, name: str, upstream: str) -> dict[str, Any]:
+def deployment(provider: Provider, model: Model) -> dict[str, Any]:
     """A model_list entry that serves a documented model with its documented key variable."""
     return {
-        "model_name": name,
+        "model_name": model.name,
         "litellm_params": {
-            "model": f"{provider.litellm_prefix}/{upstream}",
+            "model": provider.route(model),
             "api_key": f"os.environ/{provider.env_var}",
         },
     }
@@ -125,7 +125,7 @@ def _access_groups(providers: dict[str, Provider], team: TeamFile) -> dict[str, 
     model_list = []
     for provider in providers.values():
         for model in provider.models:
-            entry = deployment(provider, model.name, model.upstream)
+            entry = deployment(provider, model)
             entry["model_info"] = {"access_groups": [model.tier]}
             model_list.append(entry)
     return {
@@ -141,7 +141,7 @@ def _deployment_limits(providers: dict[str, Provider], team: TeamFile) -> dict[s
         for model in provider.models:
             limits = tiers[model.tier].limits
             if tiers[model.tier].expensive and limits is not None:
-                entry = deployment(provider, model.name, model.upstream)
+                entry = deployment(provider, model)
                 entry["litellm_params"].update(rpm=limits.rpm, tpm=limits.tpm)
                 model_list.append(entry)
     return {

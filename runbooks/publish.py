@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runbooks.checks import Finding
+from runbooks.findings import Finding
 
 Gate = Callable[[Path], list[Finding]]
 

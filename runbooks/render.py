@@ -1,169 +1,28 @@
-"""Pure rendering: validated data in, one Markdown string per page and language out (no MkDocs here)."""
+"""Pure rendering: a site's page in, its Markdown in one language out, from the template named after it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import html
-import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any, NamedTuple
 
 import jinja2
-import jinja2.bccache
-from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, ValidationError
 
-from runbooks.loader import DataError, Dataset, Problem, display_path, dotted, line_of, read_yaml
+from runbooks.bytecode import bytecode_cache
+from runbooks.labels import TEMPLATES
 from runbooks.prices import tokens, usd
-from runbooks.proxy_examples import snippets
-from runbooks.schema import LANGUAGES, ErrorCode, Faq, ModelPrice, Provider, TeamFile, Text
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-"""Where the page templates and their labels live."""
+from runbooks.proxy_examples import api_call, snippets
+from runbooks.schema import LANGUAGES, ErrorCode, Provider, TeamFile
+from runbooks.site import Page, Site
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of the site: where it goes, which template renders it, and what it is about."""
-
-    path: str
-    kind: str
-    title: Text
-    section: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        """The page's URL relative to its language's root, as MkDocs writes it with directory URLs."""
-        stem = self.path.removesuffix(".md")
-        if stem == "index":
-            return ""
-        return stem.removesuffix("/index") + "/"
-
-
-class Label(BaseModel):
-    """One fixed word or phrase of the templates, in every language, spaces kept (the English colon is ": ")."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    zh: Annotated[str, StringConstraints(min_length=1)]
-    en: Annotated[str, StringConstraints(min_length=1)]
-
-    def __call__(self, lang: str) -> str:
-        """The label in `lang`."""
-        return getattr(self, lang)
-
-
-class Labels(RootModel[dict[str, Label]]):
-    """The fixed words of the templates (headings, column names), in every language."""
-
-
-def pages(dataset: Dataset, labels: Labels | None = None) -> list[Page]:
-    """Every page of the site, in navigation order; a page whose facts are all withheld is left out."""
-    words = (labels or load_labels()).root
-    out = [Page("index.md", "home", words["page_home"])]
-    out.append(Page("providers/index.md", "providers", words["page_providers"], "providers"))
-    for pid, provider in dataset.providers.providers.items():
-        out.append(Page(f"providers/{pid}.md", "provider", provider.name, "providers", {"pid": pid}))
-    for kind, section in (
-        ("after-recharge", "operations"),
-        ("roles", "operations"),
-        ("config-map", "operations"),
-        ("faq", "troubleshooting"),
-        ("errors", "troubleshooting"),
-        ("cost-control", None),
-    ):
-        if has_page(dataset, kind):
-            out.append(Page(f"{kind}.md", kind, words[f"page_{kind.replace('-', '_')}"], section))
-    return out
-
-
-def has_page(dataset: Dataset, kind: str) -> bool:
-    """Whether the site has a page of `kind`: the team-only pages exist only when their facts are shown."""
-    made_of = {"after-recharge": dataset.team.after_recharge, "roles": dataset.team.roles}
-    return bool(made_of.get(kind, True))
-
-
-def nav(dataset: Dataset, lang: str, labels: Labels | None = None) -> list[dict[str, Any]]:
-    """The site navigation for one language, in the shape MkDocs' `nav` setting takes."""
-    words = (labels or load_labels()).root
-    entries: list[dict[str, Any]] = []
-    sections: dict[str, list[dict[str, str]]] = {}
-    for page in pages(dataset, labels):
-        if not in_nav(page, dataset):
-            continue
-        item = {page.title(lang): page.path}
-        if page.section is None:
-            entries.append(item)
-        elif page.section not in sections:
-            sections[page.section] = [item]
-            entries.append({words[f"section_{page.section}"](lang): sections[page.section]})
-        else:
-            sections[page.section].append(item)
-    return entries
-
-
-# --- A structure that scales with the number of providers -------------------------------------
-
-PROVIDERS_LISTED_MAX = 30
-"""The most providers the shared pages list one by one; a site with more is *large* (`is_large`).
-
-Every page renders the whole navigation, and the shared pages (FAQ, errors, config map, cost
-control) repeat something of every provider, so a site that lists every provider everywhere grows
-quadratically with the providers (measured: 1,000 providers per language took about three times as
-long with every provider in the navigation). Up to this many providers nothing changes: the
-navigation lists each provider's page after the providers index, and the shared pages gather every
-provider's details. On a large site each provider's details stay on its own page and everything
-else points there: the navigation and the home page hold the providers index only, each provider's
-FAQ entries are answered in full on its page (same anchors), the errors page lists which providers
-return each code, and the config map and cost control keep their team-wide parts and leave the
-per-model tables to the provider pages.
-"""
-
-
-def is_large(dataset: Dataset) -> bool:
-    """Whether the site has more than PROVIDERS_LISTED_MAX providers (see there for what changes)."""
-    return len(dataset.providers.providers) > PROVIDERS_LISTED_MAX
-
-
-def in_nav(page: Page, dataset: Dataset) -> bool:
-    """Whether the navigation lists `page`: all pages, except provider pages on a large site."""
-    return page.kind != "provider" or not is_large(dataset)
-
-
-def faq_pages(dataset: Dataset) -> dict[str, str]:
-    """Where each FAQ entry is answered in full, by id: the FAQ page, or its provider's page on a large site."""
-    out = {faq.id: "faq.md" for faq in dataset.team.faqs}
-    for pid, provider in dataset.providers.providers.items():
-        home = f"providers/{pid}.md" if is_large(dataset) else "faq.md"
-        out.update((faq.id, home) for faq in provider.faqs)
-    return out
-
-
-def faqs_on(page: Page, dataset: Dataset) -> list[Faq]:
-    """The FAQ entries answered in full on `page`, in the order they appear there."""
-    return _once(dataset, _faqs_by_page).get(page.path, [])
-
-
-def _faqs_by_page(dataset: Dataset) -> dict[str, list[Faq]]:
-    out: dict[str, list[Faq]] = {}
-    faqs = _once(dataset, all_faqs)
-    for fid, path in _once(dataset, faq_pages).items():
-        out.setdefault(path, []).append(faqs[fid])
-    return out
-
-
-def render(page: Page, dataset: Dataset, lang: str, labels: Labels | None = None) -> str:
+def render(page: Page, site: Site, lang: str) -> str:
     """The Markdown of `page` in `lang`, from the template named after the page's kind."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language '{lang}'; the site is written in {', '.join(LANGUAGES)}")
-    words = labels or load_labels()
     template = _environment(str(TEMPLATES)).get_template(f"{page.kind}.md.j2")
     try:
-        return _fill(template, page, dataset, lang, words)
+        return _fill(template, page, site, lang)
     except jinja2.TemplateError as exc:
         raise RenderError(f"templates/{page.kind}.md.j2 ({page.path}, {lang}): {exc}") from None
 
@@ -172,107 +31,37 @@ class RenderError(Exception):
     """A template could not be filled from the data."""
 
 
-def _fill(template: jinja2.Template, page: Page, dataset: Dataset, lang: str, words: Labels) -> str:
+def _fill(template: jinja2.Template, page: Page, site: Site, lang: str) -> str:
+    dataset = site.dataset
     return template.render(
         lang=lang,
         page=page,
+        site=site,
         providers=dataset.providers.providers,
         team=dataset.team,
         tiers={tier.id: tier for tier in dataset.team.cost_control.tiers},
-        faqs=_once(dataset, all_faqs),
-        faq_pages=_once(dataset, faq_pages),
-        large=is_large(dataset),
-        label=lambda key, **values: _label(words, key, lang, **values),
+        faqs=site.faqs,
+        faq_pages=site.faq_homes,
+        large=site.large,
+        label=lambda key, **values: site.labels.text(key, lang, **values),
         link=lambda target, anchor="": _link(page.path, target, anchor),
         loc=lambda text: md(text(lang)),
-        verified=verified_dates(page, dataset),
-        has_page=lambda kind: has_page(dataset, kind),
-        prices=_once(dataset, model_prices),
+        verified=site.verified(page),
+        has_page=site.has_page,
+        prices=site.prices,
         price_source=dataset.prices.source if dataset.prices else None,
         examples=lambda kind: snippets(kind, dataset.providers.providers, dataset.team),
         **page.context,
     )
 
 
-def load_labels(path: Path | None = None) -> Labels:
-    """Read and validate templates/labels.yaml."""
-    path = path or TEMPLATES / "labels.yaml"
-    return _load_labels(str(path))
-
-
-@functools.cache
-def _load_labels(path: str) -> Labels:
-    name = display_path(Path(path), TEMPLATES.parent)
-    tree = read_yaml(Path(path), name)
-    try:
-        return Labels.model_validate({str(k): dict(v) if isinstance(v, dict) else v for k, v in tree.items()})
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            problems.append(Problem(name, line_of(tree, loc), dotted(loc), err["msg"].lower()))
-        raise DataError(problems) from None
-
-
 # --- Facts the templates and the tests share ----------------------------------------------------
-
-
-class Verified(NamedTuple):
-    """The dates a page's facts were last verified: the oldest and the newest of its sources."""
-
-    oldest: dt.date
-    newest: dt.date
-
-
-def verified_dates(page: Page, dataset: Dataset) -> Verified:
-    """When the facts on `page` were verified: its provider's date, or the span over every data file."""
-    if page.kind == "provider":
-        day = dataset.providers.providers[page.context["pid"]].verified_on
-        return Verified(day, day)
-    days = [dataset.team.verified_on, *(p.verified_on for p in dataset.providers.providers.values())]
-    return Verified(min(days), max(days))
-
-
-def faq_providers(faq: Faq, owner: str | None = None) -> list[str]:
-    """The ids of the providers an FAQ entry concerns: the one it is filed under first, then those it names."""
-    return list(dict.fromkeys([owner, *faq.providers] if owner else faq.providers))
-
-
-def all_faqs(dataset: Dataset) -> dict[str, Faq]:
-    """Every FAQ entry of the data set by id: the team's general ones first, then each provider's."""
-    out = {faq.id: faq for faq in dataset.team.faqs}
-    for provider in dataset.providers.providers.values():
-        out.update((faq.id, faq) for faq in provider.faqs)
-    return out
-
-
-def _once(dataset: Dataset, derive: Callable[[Dataset], Any]) -> Any:
-    """`derive(dataset)` for the data set every page of a build is rendered from, computed once, not per page."""
-    if not _DERIVED or _DERIVED[0] is not dataset:
-        _DERIVED[:] = [dataset, {}]
-    cache = _DERIVED[1]
-    if derive not in cache:
-        cache[derive] = derive(dataset)
-    return cache[derive]
-
-
-# The last data set rendered and what was derived from it (the data set is kept, so identity stays meaningful).
-_DERIVED: list[Any] = []
 
 
 def smoke_test_command(team: TeamFile, model: str | None = None) -> str:
     """The curl command that asks the proxy for one completion, exactly as the runbook shows it."""
-    server = team.server
-    body = json.dumps(
-        {"model": model or server.smoke_test_model, "messages": [{"role": "user", "content": "ping"}]},
-        ensure_ascii=False,
-    )
-    return (
-        f"curl -sS {server.proxy_url}/v1/chat/completions \\\n"
-        f'  -H "Authorization: Bearer ${server.master_key_env}" \\\n'
-        f'  -H "Content-Type: application/json" \\\n'
-        f"  -d '{body}'"
-    )
+    body = {"model": model or team.server.smoke_test_model, "messages": [{"role": "user", "content": "ping"}]}
+    return api_call(team, "/v1/chat/completions", body, indent=None)
 
 
 def ops_command(team: TeamFile, kind: str) -> str:
@@ -284,11 +73,6 @@ def ops_command(team: TeamFile, kind: str) -> str:
         "smoke_test": smoke_test_command(team),
     }
     return commands[kind]
-
-
-def litellm_model(provider: Provider, upstream: str) -> str:
-    """The `litellm_params.model` value that routes to `upstream` at this provider."""
-    return f"{provider.litellm_prefix}/{upstream}"
 
 
 def error_anchor(code: str) -> str:
@@ -318,16 +102,6 @@ def models_by_tier(providers: dict[str, Provider]) -> dict[str, list[tuple[str, 
         for model in provider.models:
             out.setdefault(model.tier, []).append((pid, model.name))
     return out
-
-
-# --- Prices (data/prices.yaml) -------------------------------------------------------------------
-
-
-def model_prices(dataset: Dataset) -> dict[str, ModelPrice]:
-    """The price snapshot's entry of every documented model, by model name."""
-    if dataset.prices is None:
-        raise ValueError("the data set was loaded without data/prices.yaml; load it with prices=True to render")
-    return dict(dataset.prices.models)
 
 
 # --- Escaping -----------------------------------------------------------------------------------
@@ -375,37 +149,6 @@ def _escape_plain(text: str) -> str:
 
 
 @functools.cache
-def bytecode_cache() -> jinja2.BytecodeCache:
-    """Where Jinja keeps compiled templates between runs: a private per-user directory in the temp directory.
-
-    Compiling is most of the cost of a template's first use in a process; the cache is keyed by the
-    template and checked against its source (and the Python version), so an edited template is
-    compiled afresh. Where no safe directory can be made, compiled templates are kept in memory.
-    """
-    try:
-        return jinja2.FileSystemBytecodeCache()
-    except (OSError, RuntimeError):
-        return _MemoryBytecodeCache()
-
-
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept for the process's lifetime only."""
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Fill `bucket` with the code compiled earlier for the same template, if any."""
-        code = self._code.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Keep the code just compiled for `bucket`'s template."""
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-@functools.cache
 def _environment(templates: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
@@ -420,26 +163,13 @@ def _environment(templates: str) -> jinja2.Environment:
     env.globals.update(
         smoke_test_command=smoke_test_command,
         ops_command=ops_command,
-        litellm_model=litellm_model,
         error_anchor=error_anchor,
         error_catalog=error_catalog,
         models_by_tier=models_by_tier,
         join_text=join_text,
-        faq_providers=faq_providers,
         url_kinds=("console", "billing", "api_keys", "usage"),
     )
     return env
-
-
-def _label(labels: Labels, key: str, lang: str, **values: str) -> str:
-    """A label in `lang`, with its `{name}` placeholders filled from `values`."""
-    try:
-        text = labels.root[key](lang)
-    except KeyError:
-        raise KeyError(f"templates/labels.yaml has no label '{key}'") from None
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
 
 
 def _link(source: str, target: str, anchor: str = "") -> str:

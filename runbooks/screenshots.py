@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbooks.browser import DESKTOP, BrowserUnavailable, chromium, serve
-from runbooks.loader import DataError, Dataset, load
+from runbooks.findings import FindingsError
+from runbooks.loader import Dataset, load
 from runbooks.publish import build_site
-from runbooks.render import pages
 from runbooks.schema import LANGUAGES
+from runbooks.site import Site
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
@@ -43,7 +44,7 @@ class Shot:
 def shots(dataset: Dataset) -> list[Shot]:
     """The home page, the first provider's runbook and the FAQ, in every language."""
     first = {}
-    for page in pages(dataset):
+    for page in Site.of(dataset).pages:
         first.setdefault(page.kind, page)
     chosen = [("home", first["home"]), ("provider", first["provider"]), ("faq", first["faq"])]
     return [Shot(name, page.url, lang) for lang in LANGUAGES for name, page in chosen]
@@ -85,12 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         dataset = load(args.data)
-    except DataError as exc:
+    except FindingsError as exc:
         print(exc, file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="runbooks-screenshots-") as tmp:
         site_dir = Path(tmp) / "site"
-        # The public site: the PNGs sit in docs/, so every build publishes them, the public one included.
+        # The public site: the README shows what anyone may see.
         failed = build_site(site_dir, args.data, audience="public")
         if failed:
             print(failed, file=sys.stderr)

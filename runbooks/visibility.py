@@ -11,8 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from runbooks.loader import Dataset, dotted
-from runbooks.schema import INTERNAL, PUBLIC, DefaultVisibility, Path, Visibility
+from runbooks.findings import YamlPath as Path
+from runbooks.findings import dotted
+from runbooks.loader import Dataset
+from runbooks.schema import INTERNAL, PUBLIC, DefaultVisibility, Visibility
 
 Audience = Literal["internal", "public"]
 AUDIENCES: tuple[Audience, ...] = ("internal", "public")

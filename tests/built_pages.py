@@ -7,8 +7,8 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from runbooks.loader import Dataset
-from runbooks.render import pages
 from runbooks.schema import LANGUAGES
+from runbooks.site import Site
 
 
 def page_file(site: Path, lang: str, url: str) -> Path:
@@ -19,7 +19,7 @@ def page_file(site: Path, lang: str, url: str) -> Path:
 
 def page_url(dataset: Dataset, kind: str) -> str:
     """The URL of the one page of `kind` (`after-recharge`, `faq`…), relative to its language's root."""
-    urls = [page.url for page in pages(dataset) if page.kind == kind]
+    urls = [page.url for page in Site.of(dataset).pages if page.kind == kind]
     assert len(urls) == 1, f"expected one page of kind {kind!r}, found {urls}"
     return urls[0]
 

@@ -13,9 +13,10 @@ import pytest
 from bs4 import BeautifulSoup
 
 from runbooks import answers
-from runbooks.loader import DataError, load
-from runbooks.render import all_faqs, pages
+from runbooks.findings import DataError, dotted
+from runbooks.loader import load
 from runbooks.schema import LANGUAGES
+from runbooks.site import Site
 
 from .conftest import SITE_URL, mkdocs_build, valid_data, write_data
 
@@ -96,34 +97,36 @@ def test_markdown_mirror_removes_attribute_lists_and_keeps_the_rest():
 
 
 def test_faq_jsonld_has_every_question_of_the_data(dataset):
-    faq_page = next(page for page in pages(dataset) if page.kind == "faq")
+    faq_page = next(page for page in Site.of(dataset).pages if page.kind == "faq")
     for lang in LANGUAGES:
-        data = answers.faq_jsonld(faq_page, dataset, lang, SITE_URL)
+        data = answers.faq_jsonld(faq_page, Site.of(dataset), lang, SITE_URL)
         assert data["@type"] == "FAQPage" and data["inLanguage"] == lang
         names = [q["name"] for q in data["mainEntity"]]
-        assert names == [answers.plain(f.question(lang)) for f in all_faqs(dataset).values()]
+        assert names == [answers.plain(f.question(lang)) for f in Site.of(dataset).faqs.values()]
         assert all(q["url"].startswith(data["url"] + "#") for q in data["mainEntity"])
     # On a small site no other page is an FAQ page.
-    assert [p.kind for p in pages(dataset) if answers.faq_jsonld(p, dataset, "en", SITE_URL)] == ["faq"]
+    assert [p.kind for p in Site.of(dataset).pages if answers.faq_jsonld(p, Site.of(dataset), "en", SITE_URL)] == [
+        "faq"
+    ]
 
 
 def test_on_a_large_site_each_question_is_answered_once_on_its_provider_page(tmp_path):
     from bench import generate
-    from runbooks.render import PROVIDERS_LISTED_MAX, is_large
+    from runbooks.site import PROVIDERS_LISTED_MAX
 
     large = load(write_data(tmp_path, generate.generate(PROVIDERS_LISTED_MAX + 1)))
-    assert is_large(large)
+    assert Site.of(large).large
     for lang in LANGUAGES:
-        urls = answers.faq_urls(large, SITE_URL, lang)
+        urls = answers.faq_urls(Site.of(large), SITE_URL, lang)
         seen: dict[str, str] = {}
-        for page in pages(large):
-            data = answers.faq_jsonld(page, large, lang, SITE_URL)
+        for page in Site.of(large).pages:
+            data = answers.faq_jsonld(page, Site.of(large), lang, SITE_URL)
             for question in data["mainEntity"] if data else []:
                 fid = question["url"].rsplit("#", 1)[1]
                 assert fid not in seen, (fid, page.path, seen.get(fid))
                 seen[fid] = page.path
                 assert question["url"] == urls[fid]
-        assert sorted(seen) == sorted(all_faqs(large))
+        assert sorted(seen) == sorted(Site.of(large).faqs)
         team_ids = {faq.id for faq in large.team.faqs}
         for pid, provider in large.providers.providers.items():
             for faq in provider.faqs:
@@ -147,8 +150,8 @@ def test_an_answer_of_three_sentences_is_refused_with_its_path(data_factory):
 
     with pytest.raises(DataError) as err:
         load(data_factory(long_answer))
-    [problem] = err.value.problems
-    assert problem.path == "faqs[0].answer" and "3 sentences" in problem.message and problem.line > 0
+    [problem] = err.value.findings
+    assert dotted(problem.path) == "faqs[0].answer" and "3 sentences" in problem.message and problem.line > 0
 
 
 @pytest.mark.parametrize(
@@ -165,25 +168,25 @@ def test_an_answer_of_three_sentences_is_refused_with_its_path(data_factory):
 def test_faq_rules_name_the_yaml_path(data_factory, mutate, path, words):
     with pytest.raises(DataError) as err:
         load(data_factory(mutate))
-    assert [(p.path, words in p.message.lower()) for p in err.value.problems] == [(path, True)]
+    assert [(dotted(p.path), words in p.message.lower()) for p in err.value.findings] == [(path, True)]
 
 
 def test_llms_txt_follows_the_format_and_lists_every_page_and_question(dataset):
     for lang in LANGUAGES:
-        parsed = _parse_llms_txt(answers.llms_txt(dataset, lang, SITE_URL, title="Runbooks"))
+        parsed = _parse_llms_txt(answers.llms_txt(Site.of(dataset), lang, SITE_URL, title="Runbooks"))
         urls = [item["url"] for items in parsed["sections"].values() for item in items]
-        for page in pages(dataset):
+        for page in Site.of(dataset).pages:
             if page.kind not in ("home", "faq"):
                 assert answers.language_root(SITE_URL, lang) + answers.mirror_path(page) in urls
-        faq_page = answers.page_url(next(p for p in pages(dataset) if p.kind == "faq"), SITE_URL, lang)
-        assert {f"{faq_page}#{fid}" for fid in all_faqs(dataset)} <= set(urls)
+        faq_page = answers.page_url(next(p for p in Site.of(dataset).pages if p.kind == "faq"), SITE_URL, lang)
+        assert {f"{faq_page}#{fid}" for fid in Site.of(dataset).faqs} <= set(urls)
 
 
 def test_exports_validate_against_their_published_schemas(dataset):
     for name, build in (("providers.json", answers.providers_export), ("faq.json", answers.faq_export)):
         schema = answers.json_schema(name, SITE_URL)
         jsonschema.Draft202012Validator.check_schema(schema)
-        document = build(dataset, SITE_URL)
+        document = build(Site.of(dataset), SITE_URL)
         jsonschema.validate(document, schema)
         broken = json.loads(json.dumps(document))
         del broken[next(iter(broken))]
@@ -193,9 +196,9 @@ def test_exports_validate_against_their_published_schemas(dataset):
 
 def test_sitemap_lists_every_page_in_every_language_with_alternates(dataset):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
-    root = ET.fromstring(answers.sitemap_xml(dataset, SITE_URL))
+    root = ET.fromstring(answers.sitemap_xml(Site.of(dataset), SITE_URL))
     locs = [url.findtext("s:loc", namespaces=ns) for url in root.findall("s:url", ns)]
-    expected = [answers.page_url(page, SITE_URL, lang) for page in pages(dataset) for lang in LANGUAGES]
+    expected = [answers.page_url(page, SITE_URL, lang) for page in Site.of(dataset).pages for lang in LANGUAGES]
     assert locs == expected
     for url in root.findall("s:url", ns):
         langs = [link.get("hreflang") for link in url.findall("x:link", ns)]
@@ -209,7 +212,8 @@ def test_faq_json_ld_equals_the_visible_questions_and_answers(public_site, publi
     for lang in LANGUAGES:
         soup = _soup(
             _file_of(
-                public_site, answers.page_url(next(p for p in pages(public_dataset) if p.kind == "faq"), SITE_URL, lang)
+                public_site,
+                answers.page_url(next(p for p in Site.of(public_dataset).pages if p.kind == "faq"), SITE_URL, lang),
             )
         )
         [data] = _jsonld(soup)
@@ -218,11 +222,11 @@ def test_faq_json_ld_equals_the_visible_questions_and_answers(public_site, publi
         assert data["dateModified"] in soup.select_one("article .admonition").get_text()
         in_jsonld = {urlsplit(q["url"]).fragment: (q["name"], q["acceptedAnswer"]["text"]) for q in data["mainEntity"]}
         assert in_jsonld == _visible_faq(soup)
-        assert len(in_jsonld) == len(all_faqs(public_dataset))
+        assert len(in_jsonld) == len(Site.of(public_dataset).faqs)
 
 
 def test_faq_anchors_are_identical_across_languages_and_unique(public_site, public_dataset):
-    faq = next(p for p in pages(public_dataset) if p.kind == "faq")
+    faq = next(p for p in Site.of(public_dataset).pages if p.kind == "faq")
     anchors = {}
     for lang in LANGUAGES:
         soup = _soup(_file_of(public_site, answers.page_url(faq, SITE_URL, lang)))
@@ -230,11 +234,11 @@ def test_faq_anchors_are_identical_across_languages_and_unique(public_site, publ
         assert len(ids) == len(set(ids)), f"duplicate ids on the {lang} FAQ page"
         anchors[lang] = list(_visible_faq(soup))
         assert all(re.fullmatch(r"[a-z0-9-]+", a) for a in anchors[lang])
-    assert anchors["zh"] == anchors["en"] == list(all_faqs(public_dataset))
+    assert anchors["zh"] == anchors["en"] == list(Site.of(public_dataset).faqs)
 
 
 def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pages(public_site, public_dataset):
-    for page in pages(public_dataset):
+    for page in Site.of(public_dataset).pages:
         for lang in LANGUAGES:
             soup = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang)))
             canonical = soup.select_one('link[rel="canonical"]')["href"]
@@ -267,7 +271,7 @@ def test_llms_txt_of_the_site_parses_and_its_links_exist(public_site, lang):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_has_a_markdown_mirror_at_its_url_plus_md(public_site, public_dataset, lang):
     base = public_site if lang == LANGUAGES[0] else public_site / lang
-    for page in pages(public_dataset):
+    for page in Site.of(public_dataset).pages:
         mirror = base / answers.mirror_path(page)
         assert mirror.is_file(), mirror
         text = mirror.read_text(encoding="utf-8")
@@ -283,7 +287,7 @@ def test_json_exports_at_the_root_validate_against_the_schemas_beside_them(publi
         schema = json.loads((public_site / answers.schema_name(name)).read_text(encoding="utf-8"))
         jsonschema.validate(document, schema)
     faq = json.loads((public_site / "faq.json").read_text(encoding="utf-8"))
-    assert [q["id"] for q in faq["questions"]] == list(all_faqs(public_dataset))
+    assert [q["id"] for q in faq["questions"]] == list(Site.of(public_dataset).faqs)
     providers = json.loads((public_site / "providers.json").read_text(encoding="utf-8"))
     assert [p["id"] for p in providers["providers"]] == list(public_dataset.providers.providers)
     for provider in providers["providers"]:
@@ -294,7 +298,7 @@ def test_one_sitemap_lists_both_languages_and_only_existing_pages(public_site, p
     assert not (public_site / "en" / "sitemap.xml").exists()
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     locs = [e.text for e in ET.parse(public_site / "sitemap.xml").getroot().iterfind("s:url/s:loc", ns)]
-    assert len(locs) == len(pages(public_dataset)) * len(LANGUAGES)
+    assert len(locs) == len(Site.of(public_dataset).pages) * len(LANGUAGES)
     assert all(_file_of(public_site, loc).is_file() for loc in locs)
 
 

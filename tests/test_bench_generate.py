@@ -11,7 +11,7 @@ import pytest
 from bench import generate
 from runbooks.checks.config import check_config
 from runbooks.loader import load
-from runbooks.render import pages
+from runbooks.site import Site
 
 from .conftest import ROOT
 
@@ -30,7 +30,7 @@ def test_generated_data_passes_the_schema_and_check_config(tmp_path, count):
             assert text.zh != text.en
     findings = check_config(data_dir / "litellm" / "config.yaml", dataset)
     assert findings == []
-    assert sum(p.kind == "provider" for p in pages(dataset)) == count
+    assert sum(p.kind == "provider" for p in Site.of(dataset).pages) == count
 
 
 def test_generated_data_is_dated_no_later_than_today(tmp_path):

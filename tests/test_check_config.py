@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.checks import Finding, Report, Unreadable
-from runbooks.checks.config import check_config, read_proxy_config
+from runbooks.checks import Report
+from runbooks.checks.config import check_config
+from runbooks.findings import Finding, Unreadable
+from runbooks.proxy_config import read_proxy_config
 
 from .conftest import ROOT
 

@@ -9,9 +9,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from runbooks.checks.config import check_config
-from runbooks.loader import DataError, load
-from runbooks.render import pages, render
+from runbooks.findings import DataError, dotted
+from runbooks.loader import load
+from runbooks.render import render
 from runbooks.schema import LANGUAGES
+from runbooks.site import Site
 
 from .conftest import ROOT, valid_data, write_data
 
@@ -41,7 +43,7 @@ CALL = re.compile(
 
 
 def _page(dataset, lang: str) -> str:
-    return render(next(p for p in pages(dataset) if p.kind == "cost-control"), dataset, lang)
+    return render(next(p for p in Site.of(dataset).pages if p.kind == "cost-control"), Site.of(dataset), lang)
 
 
 def _blocks(markdown: str, language: str) -> list[str]:
@@ -201,8 +203,8 @@ def test_plan_rules(tmp_path, mutate, path, message):
     mutate(data)
     with pytest.raises(DataError) as caught:
         load(write_data(tmp_path, data))
-    (problem,) = caught.value.problems
+    (problem,) = caught.value.findings
     assert problem.file == "data/team.yaml"
-    assert problem.path == path
+    assert dotted(problem.path) == path
     assert message in problem.message
     assert problem.line > 1

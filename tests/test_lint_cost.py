@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.checks import Unreadable
 from runbooks.checks.config import check_config
 from runbooks.checks.cost import lint_cost
+from runbooks.findings import Unreadable
 
 from .conftest import ROOT
 

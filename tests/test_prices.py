@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from runbooks import cli
-from runbooks.loader import DataError, load
+from runbooks.findings import DataError, Unreadable, dotted
+from runbooks.loader import load
 from runbooks.prices import lookup, per_million, usd
-from runbooks.render import pages, render
+from runbooks.render import render
 from runbooks.schema import LANGUAGES
+from runbooks.site import Site
 
 from .conftest import ROOT, valid_data, write_data
 
@@ -66,8 +68,8 @@ def _name(cell: str) -> str:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_cost_control_prices_equal_the_snapshot(dataset, lang):
-    page = next(p for p in pages(dataset) if p.kind == "cost-control")
-    markdown = render(page, dataset, lang)
+    page = next(p for p in Site.of(dataset).pages if p.kind == "cost-control")
+    markdown = render(page, Site.of(dataset), lang)
     header = markdown.splitlines()[
         next(i for i, line in enumerate(markdown.splitlines()) if "## " in line and "#prices" in line) + 4
     ]
@@ -86,10 +88,10 @@ def test_cost_control_prices_equal_the_snapshot(dataset, lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_provider_pages_show_each_models_price(dataset, lang):
-    for page in pages(dataset):
+    for page in Site.of(dataset).pages:
         if page.kind != "provider":
             continue
-        markdown = render(page, dataset, lang)
+        markdown = render(page, Site.of(dataset), lang)
         rows = _cells(markdown, "| " + markdown.split("## ")[2].splitlines()[2].split("|")[1].strip())
         provider = dataset.providers.providers[page.context["pid"]]
         assert [_name(row[0]) for row in rows] == [m.name for m in provider.models]
@@ -116,10 +118,10 @@ def test_a_model_without_a_price_says_so(tmp_path, lang, words):
     unpriced = [name for name, entry in dataset.prices.models.items() if entry.price_map_key is None]
     assert unpriced == ["globex-chat"]
     for kind in ("cost-control", "provider"):
-        page = next(p for p in pages(dataset) if p.kind == kind and p.context.get("pid", "globex") == "globex")
+        page = next(p for p in Site.of(dataset).pages if p.kind == kind and p.context.get("pid", "globex") == "globex")
         row = next(
             line
-            for line in render(page, dataset, lang).splitlines()
+            for line in render(page, Site.of(dataset), lang).splitlines()
             if line.startswith(("| [`globex-chat`]", "| `globex-chat`"))
         )
         assert words in row
@@ -130,14 +132,14 @@ def _load_problems(tmp_path, mutate) -> list:
     mutate(data)
     with pytest.raises(DataError) as caught:
         load(write_data(tmp_path, data))
-    return caught.value.problems
+    return caught.value.findings
 
 
 def test_a_documented_model_missing_from_the_snapshot_fails_at_the_model(tmp_path):
     (problem,) = _load_problems(tmp_path, lambda d: d["prices"]["models"].pop("acme-large"))
     assert problem.reason == "stale_prices"
     assert problem.file == "data/providers.yaml"
-    assert problem.path == "providers.acme.models[1].name"
+    assert dotted(problem.path) == "providers.acme.models[1].name"
     text = (tmp_path / "data" / "providers.yaml").read_text(encoding="utf-8").splitlines()
     assert "name: acme-large" in text[problem.line - 1]
     assert "data/prices.yaml has no entry for documented model 'acme-large'" in problem.message
@@ -150,7 +152,7 @@ def test_a_snapshot_of_another_route_or_model_is_stale(tmp_path):
         d["prices"]["models"]["retired-model"] = {"litellm_model": "acme/old", "price_map_key": None}
 
     problems = _load_problems(tmp_path, mutate)
-    assert {p.path for p in problems} == {"models.acme-small.litellm_model", "models.retired-model"}
+    assert {dotted(p.path) for p in problems} == {"models.acme-small.litellm_model", "models.retired-model"}
     assert all(p.file == "data/prices.yaml" and p.reason == "stale_prices" for p in problems)
 
 
@@ -159,17 +161,17 @@ def test_no_prices_without_a_price_map_key(tmp_path):
         d["prices"]["models"]["globex-chat"]["input_usd_per_mtok"] = 1.0
 
     (problem,) = _load_problems(tmp_path, mutate)
-    assert problem.path == "models.globex-chat"
+    assert dotted(problem.path) == "models.globex-chat"
     assert "price_map_key: null" in problem.message
 
 
 def test_a_missing_snapshot_is_unreadable(tmp_path):
     data_dir = write_data(tmp_path, valid_data())
     (data_dir / "prices.yaml").unlink()
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(Unreadable) as caught:
         load(data_dir)
-    assert caught.value.unreadable
-    assert str(caught.value.problems[0]) == "data/prices.yaml:0: file not found"
+    (finding,) = caught.value.findings
+    assert (finding.file, finding.line, finding.message) == ("data/prices.yaml", 0, "file not found")
 
 
 # --- Looking prices up the way LiteLLM does ----------------------------------------------------------

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from runbooks.checks import Finding
 from runbooks.checks.public import check_public
-from runbooks.loader import DataError, load
+from runbooks.findings import DataError, Finding, dotted
+from runbooks.loader import load
 from runbooks.publish import publish
-from runbooks.render import pages
 from runbooks.schema import INTERNAL, PUBLIC
+from runbooks.site import Site
 from runbooks.visibility import Withheld, WithheldError, facts, internal_values, public_view
 
 from .conftest import ROOT, SITE_URL, mkdocs_build, valid_data, write_data
@@ -192,7 +192,7 @@ def test_an_explicit_marker_overrides_the_field_default(data_factory):
 def test_an_unknown_visibility_is_refused_with_its_path(data_factory):
     with pytest.raises(DataError) as err:
         load(data_factory(lambda d: d["team"]["faqs"][0].update(visibility="secret")))
-    assert [p.path for p in err.value.problems] == ["faqs[0].visibility"]
+    assert [dotted(p.path) for p in err.value.findings] == ["faqs[0].visibility"]
 
 
 def test_the_public_view_withholds_team_facts_and_their_pages(dataset):
@@ -200,7 +200,7 @@ def test_the_public_view_withholds_team_facts_and_their_pages(dataset):
     assert not view.team.account and not view.team.server.keys_file and list(view.team.roles) == []
     assert view.team.server.master_key_env == dataset.team.server.master_key_env
     assert view.team.server.visibility is None
-    kinds = {page.kind for page in pages(view)}
+    kinds = {page.kind for page in Site.of(view).pages}
     assert not kinds & set(TEAM_ONLY_PAGES)
     assert {"home", "provider", "faq", "errors", "cost-control"} <= kinds
     with pytest.raises(WithheldError, match=r"server\.keys_file is internal"):
@@ -329,7 +329,7 @@ HOSTILE = [
 def test_typed_fields_refuse_hostile_values(data_factory, mutate, path, payload):
     with pytest.raises(DataError) as err:
         load(data_factory(lambda d: mutate(d, payload)))
-    assert any(p.path.endswith(path) for p in err.value.problems), [str(p) for p in err.value.problems]
+    assert any(dotted(p.path).endswith(path) for p in err.value.findings), [str(p) for p in err.value.findings]
 
 
 @pytest.mark.parametrize(
@@ -339,7 +339,7 @@ def test_typed_fields_refuse_hostile_values(data_factory, mutate, path, payload)
 def test_provider_links_must_be_https(data_factory, url, kind):
     with pytest.raises(DataError) as err:
         load(data_factory(lambda d: d["providers"]["providers"]["acme"]["urls"].update({kind: url})))
-    assert [p.path for p in err.value.problems] == [f"providers.acme.urls.{kind}"]
+    assert [dotted(p.path) for p in err.value.findings] == [f"providers.acme.urls.{kind}"]
 
 
 def test_hostile_text_in_every_text_field_is_shown_as_typed(tmp_path):

@@ -13,18 +13,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from runbooks.loader import load
-from runbooks.render import (
-    Page,
-    error_anchor,
-    error_catalog,
-    join_text,
-    md,
-    nav,
-    pages,
-    render,
-    smoke_test_command,
-)
+from runbooks.render import error_anchor, error_catalog, join_text, md, render, smoke_test_command
 from runbooks.schema import LANGUAGES
+from runbooks.site import Page, Site
 
 from .conftest import valid_data, write_data
 
@@ -45,13 +36,15 @@ def small(tmp_path):
 
 
 def _page(dataset, kind: str, **context: Any) -> Page:
-    return next(p for p in pages(dataset) if p.kind == kind and all(p.context.get(k) == v for k, v in context.items()))
+    return next(
+        p for p in Site.of(dataset).pages if p.kind == kind and all(p.context.get(k) == v for k, v in context.items())
+    )
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_provider_page_has_every_fact(small, lang):
     provider = small.providers.providers["acme"]
-    out = render(_page(small, "provider", pid="acme"), small, lang)
+    out = render(_page(small, "provider", pid="acme"), Site.of(small), lang)
     text = visible(out)
     for url in provider.urls.model_dump(exclude={"visibility"}).values():
         assert url in out
@@ -64,24 +57,24 @@ def test_provider_page_has_every_fact(small, lang):
 
 
 def test_pages_are_in_their_own_language(small):
-    zh = visible(render(_page(small, "provider", pid="globex"), small, "zh"))
-    en = visible(render(_page(small, "provider", pid="globex"), small, "en"))
+    zh = visible(render(_page(small, "provider", pid="globex"), Site.of(small), "zh"))
+    en = visible(render(_page(small, "provider", pid="globex"), Site.of(small), "en"))
     assert "添加付款方式并充值。" in zh and "添加付款方式并充值。" not in en
     assert "Add a payment method and top up." in en and "Add a payment method and top up." not in zh
 
 
 def test_every_page_renders_in_every_language(small):
-    kinds = [p.kind for p in pages(small)]
+    kinds = [p.kind for p in Site.of(small).pages]
     assert kinds.count("provider") == 2
     assert {"home", "after-recharge", "roles", "config-map", "faq", "errors", "cost-control"} <= set(kinds)
-    for page in pages(small):
+    for page in Site.of(small).pages:
         for lang in LANGUAGES:
-            assert render(page, small, lang).startswith("# ")
+            assert render(page, Site.of(small), lang).startswith("# ")
 
 
 def test_unknown_language_is_refused(small):
     with pytest.raises(ValueError, match="unknown language 'fr'"):
-        render(pages(small)[0], small, "fr")
+        render(Site.of(small).pages[0], Site.of(small), "fr")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -91,18 +84,18 @@ def test_nav_lists_every_page_once(small, lang):
             for value in entry.values():
                 yield from paths(value) if isinstance(value, list) else [value]
 
-    listed = list(paths(nav(small, lang)))
-    assert sorted(listed) == sorted(p.path for p in pages(small))
-    titles = [next(iter(e)) for e in nav(small, lang)]
+    listed = list(paths(Site.of(small).nav(lang)))
+    assert sorted(listed) == sorted(p.path for p in Site.of(small).pages)
+    titles = [next(iter(e)) for e in Site.of(small).nav(lang)]
     assert ("服务商" in titles) == (lang == "zh")
     assert ("Providers" in titles) == (lang == "en")
 
 
 def test_links_between_pages_are_relative(small):
-    out = render(_page(small, "provider", pid="acme"), small, "en")
+    out = render(_page(small, "provider", pid="acme"), Site.of(small), "en")
     assert "](../after-recharge.md)" in out
     assert "](../errors.md#error-402)" in out
-    home = render(_page(small, "home"), small, "en")
+    home = render(_page(small, "home"), Site.of(small), "en")
     assert "](providers/acme.md)" in home
 
 
@@ -120,7 +113,7 @@ def test_smoke_test_command_is_a_valid_shell_command(small):
 
 
 def test_after_recharge_page_shows_the_commands(small):
-    out = render(_page(small, "after-recharge"), small, "zh")
+    out = render(_page(small, "after-recharge"), Site.of(small), "zh")
     assert smoke_test_command(small.team) in out
     assert "nano /srv/proxy/api_keys.env" in out
     assert "!!! danger" in out
@@ -187,8 +180,8 @@ def _poison(node: Any) -> Any:
 def test_hostile_text_in_every_field_renders_as_text(tmp_path, lang):
     data = _poison(copy.deepcopy(valid_data()))
     dataset = load(write_data(tmp_path, data))
-    for page in pages(dataset):
-        soup = to_html(render(page, dataset, lang))
+    for page in Site.of(dataset).pages:
+        soup = to_html(render(page, Site.of(dataset), lang))
         assert not soup.find_all(["script", "img", "iframe"]), page.path
         for tag in soup.find_all(True):
             assert not any(a.startswith("on") for a in tag.attrs), (page.path, tag)
@@ -217,36 +210,36 @@ def _many_providers(count: int):
 
 
 def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_path):
-    from runbooks.render import PROVIDERS_LISTED_MAX, in_nav
+    from runbooks.site import PROVIDERS_LISTED_MAX
 
     def listed(dataset, lang):
         out = []
-        for entry in nav(dataset, lang):
+        for entry in Site.of(dataset).nav(lang):
             for value in entry.values():
                 out += [next(iter(v.values())) for v in value] if isinstance(value, list) else [value]
         return out
 
     at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
-    assert sorted(listed(at_limit, "en")) == sorted(p.path for p in pages(at_limit))
+    assert sorted(listed(at_limit, "en")) == sorted(p.path for p in Site.of(at_limit).pages)
     beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
     for lang in LANGUAGES:
         paths = listed(beyond, lang)
         assert "providers/index.md" in paths
         assert not any(p.startswith("providers/provider-") for p in paths)
-    left_out = [p for p in pages(beyond) if not in_nav(p, beyond)]
+    left_out = [p for p in Site.of(beyond).pages if not Site.of(beyond).in_nav(p)]
     assert len(left_out) == PROVIDERS_LISTED_MAX + 1 and {p.kind for p in left_out} == {"provider"}
-    index = render(_page(beyond, "providers"), beyond, "en")
+    index = render(_page(beyond, "providers"), Site.of(beyond), "en")
     for pid in beyond.providers.providers:
         assert f"]({pid}.md)" in index and f"]({pid}.md#recharge)" in index
-    home = render(_page(beyond, "home"), beyond, "en")
+    home = render(_page(beyond, "home"), Site.of(beyond), "en")
     assert "](providers/index.md)" in home and "providers/provider-0001.md" not in home
     assert "](providers/acme.md)" not in home
-    small_home = render(_page(at_limit, "home"), at_limit, "zh")
+    small_home = render(_page(at_limit, "home"), Site.of(at_limit), "zh")
     assert "providers/provider-0001.md" in small_home
 
 
 def test_a_large_site_keeps_each_providers_details_on_its_page(tmp_path):
-    from runbooks.render import PROVIDERS_LISTED_MAX
+    from runbooks.site import PROVIDERS_LISTED_MAX
 
     at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
     beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
@@ -254,27 +247,29 @@ def test_a_large_site_keeps_each_providers_details_on_its_page(tmp_path):
     team_faq, provider_faq = beyond.team.faqs[0], provider.faqs[0]
     for lang in LANGUAGES:
         # At the limit the shared pages gather every provider's details, as on the team's real site.
-        small_faq = render(_page(at_limit, "faq"), at_limit, lang)
+        small_faq = render(_page(at_limit, "faq"), Site.of(at_limit), lang)
         assert f"{{ #{provider_faq.id} }}" in small_faq
-        assert f"](../faq.md#{provider_faq.id})" in render(_page(at_limit, "provider", pid=first), at_limit, lang)
-        assert provider.models[0].name in render(_page(at_limit, "config-map"), at_limit, lang)
-        assert provider.models[0].name in render(_page(at_limit, "cost-control"), at_limit, lang)
-        assert "### " in render(_page(at_limit, "errors"), at_limit, lang)
+        assert f"](../faq.md#{provider_faq.id})" in render(
+            _page(at_limit, "provider", pid=first), Site.of(at_limit), lang
+        )
+        assert provider.models[0].name in render(_page(at_limit, "config-map"), Site.of(at_limit), lang)
+        assert provider.models[0].name in render(_page(at_limit, "cost-control"), Site.of(at_limit), lang)
+        assert "### " in render(_page(at_limit, "errors"), Site.of(at_limit), lang)
         # Beyond it, each provider's FAQ is answered in full on its page, under the same anchor.
-        faq = render(_page(beyond, "faq"), beyond, lang)
+        faq = render(_page(beyond, "faq"), Site.of(beyond), lang)
         assert f"{{ #{team_faq.id} }}" in faq and f"{{ #{provider_faq.id} }}" not in faq
         assert "](providers/index.md)" in faq
-        page = render(_page(beyond, "provider", pid=first), beyond, lang)
+        page = render(_page(beyond, "provider", pid=first), Site.of(beyond), lang)
         assert f"### {provider_faq.question(lang)} {{ #{provider_faq.id} }}" in page
         assert provider_faq.basis(lang) in page and provider_faq.boundary(lang) in page
         # The errors page names the providers of each code and links to their errors section.
-        errors = render(_page(beyond, "errors"), beyond, lang)
+        errors = render(_page(beyond, "errors"), Site.of(beyond), lang)
         assert "### " not in errors and provider.errors[0].cause(lang) not in errors
         for pid in beyond.providers.providers:
             assert f"](providers/{pid}.md#errors)" in errors
         # The config map and cost control leave the per-model tables to the provider pages.
-        config_map = render(_page(beyond, "config-map"), beyond, lang)
-        cost = render(_page(beyond, "cost-control"), beyond, lang)
+        config_map = render(_page(beyond, "config-map"), Site.of(beyond), lang)
+        cost = render(_page(beyond, "cost-control"), Site.of(beyond), lang)
         for text in (config_map, cost):
             assert provider.models[0].name not in text and "](providers/index.md)" in text
         assert all(p.env_var in config_map for p in beyond.providers.providers.values())
@@ -285,7 +280,7 @@ def test_a_large_site_keeps_each_providers_details_on_its_page(tmp_path):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_providers_index_lists_every_provider_with_its_facts(small, lang):
-    out = render(_page(small, "providers"), small, lang)
+    out = render(_page(small, "providers"), Site.of(small), lang)
     text = visible(out)
     for pid, provider in small.providers.providers.items():
         assert provider.name(lang) in text and provider.env_var in text
@@ -322,7 +317,7 @@ def test_links_between_pages_are_the_relative_paths_posixpath_computes(source, t
 def test_compiled_templates_are_reused_but_never_stale(tmp_path):
     import jinja2
 
-    from runbooks.render import bytecode_cache
+    from runbooks.bytecode import bytecode_cache
 
     cache = bytecode_cache()
     template = tmp_path / "page.md.j2"

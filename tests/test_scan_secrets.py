@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.checks import Finding, Unreadable
 from runbooks.checks.secrets import read_env_file, scan_secrets
+from runbooks.findings import Finding, Unreadable
 
 # Every key below is generated at run time from this seed; none is written out in this file.
 SEED = 20260115

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from runbooks.loader import DataError, load
+from runbooks.findings import DataError, Unreadable, dotted
+from runbooks.loader import load
 
 from .conftest import ROOT
 
@@ -229,9 +230,11 @@ def test_broken_variant_is_located(data_factory, variant: Variant):
     text = (data_dir / file).read_text(encoding="utf-8")
     with pytest.raises(DataError) as caught:
         load(data_dir)
-    expected_prefix = f"data/{file}:{_line(text, needle, after=after)}: {path}: "
-    reported = [str(p) for p in caught.value.problems]
-    assert any(r.startswith(expected_prefix) and message in r for r in reported), reported
+    expected = (f"data/{file}", _line(text, needle, after=after), path)
+    reported = [(f.file, f.line, dotted(f.path), f.message) for f in caught.value.findings]
+    assert any(r[:3] == expected and message in r[3] for r in reported), reported
+    # As a YAML author reads it: file:line: reason: path: message.
+    assert any(str(f).startswith(f"data/{file}:{expected[1]}: {f.reason}: {path}: ") for f in caught.value.findings)
 
 
 def test_every_problem_is_reported_at_once(data_factory):
@@ -241,7 +244,7 @@ def test_every_problem_is_reported_at_once(data_factory):
 
     with pytest.raises(DataError) as caught:
         load(data_factory(two_problems))
-    paths = {(p.file, p.path) for p in caught.value.problems}
+    paths = {(p.file, dotted(p.path)) for p in caught.value.findings}
     assert {("data/providers.yaml", "providers.acme.summary.en"), ("data/team.yaml", "account.email")} <= paths
 
 
@@ -251,10 +254,9 @@ def test_yaml_syntax_error_names_line_and_column(data_factory):
     lines = team.read_text(encoding="utf-8").splitlines()
     lines.insert(3, "  broken: [unclosed")
     team.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(Unreadable) as caught:
         load(data_dir)
-    (problem,) = caught.value.problems
-    assert caught.value.unreadable
+    (problem,) = caught.value.findings
     assert problem.file == "data/team.yaml"
     assert problem.line >= 4 and problem.column is not None
     assert "YAML syntax error" in problem.message
@@ -265,9 +267,9 @@ def test_duplicate_yaml_key_is_a_syntax_error(data_factory):
     providers = data_dir / "providers.yaml"
     text = providers.read_text(encoding="utf-8")
     providers.write_text(text + "  acme:\n    name: {zh: 重复, en: Duplicate}\n", encoding="utf-8")
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(Unreadable) as caught:
         load(data_dir)
-    (problem,) = caught.value.problems
+    (problem,) = caught.value.findings
     assert "duplicate key" in problem.message
     assert problem.line == len(text.splitlines()) + 1
 
@@ -275,10 +277,10 @@ def test_duplicate_yaml_key_is_a_syntax_error(data_factory):
 def test_missing_file(data_factory):
     data_dir = data_factory()
     (data_dir / "team.yaml").unlink()
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(Unreadable) as caught:
         load(data_dir)
-    assert caught.value.unreadable
-    assert str(caught.value.problems[0]) == "data/team.yaml:0: file not found"
+    (finding,) = caught.value.findings
+    assert (finding.file, finding.line, finding.message) == ("data/team.yaml", 0, "file not found")
 
 
 @pytest.mark.parametrize(

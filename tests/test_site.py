@@ -10,8 +10,8 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import BaseModel
 
-from runbooks.render import pages
 from runbooks.schema import LANGUAGES, Text
+from runbooks.site import Site
 
 from .conftest import ROOT, mkdocs_build, valid_data, write_data
 
@@ -45,7 +45,7 @@ def _texts(node: object) -> Iterator[Text]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_is_built_in_every_language(site, dataset, lang):
-    for page in pages(dataset):
+    for page in Site.of(dataset).pages:
         soup = _html(site, lang, page.url)
         assert soup.html["lang"] == lang
         assert soup.select_one("article h1"), page.path
@@ -70,7 +70,7 @@ def test_provider_pages_carry_their_facts(site, dataset, lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_language_switch_leads_to_the_same_page(site, dataset, lang):
-    for page in pages(dataset):
+    for page in Site.of(dataset).pages:
         soup = _html(site, lang, page.url)
         links = {a["hreflang"]: a["href"] for a in soup.select("a.md-select__link")}
         assert set(links) == set(LANGUAGES), page.path
@@ -84,7 +84,7 @@ def test_language_switch_leads_to_the_same_page(site, dataset, lang):
 def test_no_page_carries_the_other_languages_text(site, dataset):
     texts = [t for t in _texts(dataset.providers) if t.zh != t.en] + [t for t in _texts(dataset.team) if t.zh != t.en]
     assert len(texts) > 100
-    for page in pages(dataset):
+    for page in Site.of(dataset).pages:
         zh, en = (_article(_html(site, lang, page.url)) for lang in LANGUAGES)
         assert not CJK.search(en), (page.path, CJK.search(en).group(), en[max(0, CJK.search(en).start() - 40) :][:80])
         for t in texts:
@@ -109,7 +109,9 @@ def test_invalid_data_fails_the_build_and_keeps_the_old_site(tmp_path):
     (site_dir / "index.html").write_text("previous build", encoding="utf-8")
     result = mkdocs_build(data_dir, site_dir)
     assert result.returncode != 0
-    assert re.search(r"providers\.yaml:\d+: providers\.acme\.models\[1\]\.upstream: field required", result.stderr)
+    assert re.search(
+        r"providers\.yaml:\d+: invalid_data: providers\.acme\.models\[1\]\.upstream: field required", result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert (site_dir / "index.html").read_text(encoding="utf-8") == "previous build"
 

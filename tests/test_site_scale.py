@@ -1,4 +1,4 @@
-"""A large site: providers beyond the navigation's limit build strictly, and the languages build in parallel."""
+"""A large site: providers beyond the navigation's limit build strictly, every language complete, files once."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ import sys
 from bs4 import BeautifulSoup
 
 from bench import generate
-from hooks.runbook_pages import PARALLEL_MIN_PAGES
 from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
 from runbooks.checks.links import check_links
 from runbooks.loader import load
-from runbooks.render import PROVIDERS_LISTED_MAX, pages
 from runbooks.schema import LANGUAGES
+from runbooks.site import PROVIDERS_LISTED_MAX, Site
 
 from .conftest import ROOT
 
 
 def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_path):
-    count = max(PROVIDERS_LISTED_MAX + 1, PARALLEL_MIN_PAGES)  # enough pages for the parallel path
+    # Beyond the navigation's limit, and enough pages in both languages for the link gate's parallel parse.
+    count = max(PROVIDERS_LISTED_MAX + 1, LINKS_PARALLEL_MIN_PAGES // len(LANGUAGES))
     data_dir = generate.write(tmp_path, count)
     dataset = load(data_dir)
-    assert len(pages(dataset)) >= PARALLEL_MIN_PAGES
+    assert Site.of(dataset).large
     site = tmp_path / "out" / "site"
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"}
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
@@ -34,7 +34,7 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
     assert sorted(p.name for p in site.parent.iterdir()) == ["site"]  # no build directory left beside it
     for lang in LANGUAGES:
         base = site if lang == LANGUAGES[0] else site / lang
-        for page in pages(dataset):
+        for page in Site.of(dataset).pages:
             html = (base / page.url / "index.html").read_text(encoding="utf-8")
             assert f'lang="{lang}"' in html, (lang, page.path)
         nav_links = {
@@ -57,7 +57,7 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
             [jsonld] = [json.loads(tag.string) for tag in soup.select('script[type="application/ld+json"]')]
             assert [q["url"].rsplit("#", 1)[1] for q in jsonld["mainEntity"]] == [faq.id for faq in expected]
             assert all(soup.find(id=faq.id) is not None for faq in expected)
-    # The site-wide files, written by the English build's process and moved into place, are at the root only.
+    # The site-wide files are written once, at the root only.
     assert "Disallow: /" in (site / "robots.txt").read_text(encoding="utf-8")
     assert not list(site.rglob("sitemap.xml*"))
     faq = json.loads((site / "faq.json").read_text(encoding="utf-8"))
@@ -83,7 +83,7 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
 
 
 def test_a_large_public_site_gets_one_sitemap_and_every_answer_engine_file(tmp_path):
-    count = max(PROVIDERS_LISTED_MAX + 1, PARALLEL_MIN_PAGES)
+    count = PROVIDERS_LISTED_MAX + 1
     data_dir = generate.write(tmp_path, count)
     site = tmp_path / "out" / "site"
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "RUNBOOKS_AUDIENCE": "public", "NO_MKDOCS_2_WARNING": "1"}

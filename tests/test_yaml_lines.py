@@ -10,7 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from runbooks.loader import DataError, _plain, read_yaml
+from runbooks.findings import Unreadable
+from runbooks.loader import _plain, read_yaml
 from runbooks.yaml_lines import fast_data, fast_tree
 
 from .conftest import ROOT
@@ -153,7 +154,7 @@ def test_what_the_fast_reader_does_not_reproduce_is_left_to_ruamel(text):
 def test_errors_still_come_from_ruamel(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("providers:\n  a: 1\n  a: 2\n", encoding="utf-8")
-    with pytest.raises(DataError) as raised:
+    with pytest.raises(Unreadable) as raised:
         read_yaml(broken, "broken.yaml")
-    assert "duplicate key" in raised.value.problems[0].message
-    assert raised.value.problems[0].line == 3
+    assert "duplicate key" in raised.value.findings[0].message
+    assert raised.value.findings[0].line == 3

@@ -1,44 +1,11 @@
-"""The gates: each module checks one thing and returns findings of one shared shape."""
+"""The gates: each module checks one thing and returns findings (runbooks.findings); a Report gathers them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a gate found: where it is, why it matters, and what it concerns.
-
-    `context` names what the finding is about (`model_name`, `provider`, `key`, `variable`, `url`…);
-    it never holds a secret value.
-    """
-
-    reason: str
-    message: str
-    file: str
-    line: int = 0
-    severity: Severity = "error"
-    context: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        label = self.reason if self.severity == "error" else f"warning: {self.reason}"
-        return f"{where}: {label}: {self.message}"
-
-    def to_json(self) -> dict[str, Any]:
-        """The finding as a JSON object: file, line, reason, message, then its context."""
-        return {"file": self.file, "line": self.line, "reason": self.reason, "message": self.message, **self.context}
-
-
-class Unreadable(Exception):
-    """An input of a gate could not be read at all (missing file, YAML syntax error)."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("\n".join(map(str, findings)))
-        self.findings = findings
+from runbooks.findings import Finding
 
 
 @dataclass

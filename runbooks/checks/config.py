@@ -7,227 +7,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from runbooks.checks import Finding, Severity, Unreadable
-from runbooks.loader import DataError, Dataset, display_path, read_yaml
-from runbooks.schema import Provider
-
-# --- How LiteLLM reads a config --------------------------------------------------------------------
-# These tables mirror LiteLLM's own code; when LiteLLM changes, they are the only place to update.
-
-LITELLM_PROVIDERS = frozenset(
-    # The prefixes LiteLLM accepts before "/" in litellm_params.model: the LlmProviders enum in
-    # litellm/types/utils.py. Anything else before a "/" is not a provider to LiteLLM.
-    {
-        "ai21", "ai21_chat", "aiml", "aiohttp_openai", "anthropic", "anthropic_text", "assemblyai", "azure",
-        "azure_ai", "azure_text", "baseten", "bedrock", "bytez", "cerebras", "clarifai", "cloudflare", "codestral",
-        "cohere", "cohere_chat", "cometapi", "compactifai", "custom", "custom_openai", "dashscope", "databricks",
-        "datarobot", "deepgram", "deepinfra", "deepseek", "docker_model_runner", "elevenlabs", "empower", "fal_ai",
-        "featherless_ai", "fireworks_ai", "friendliai", "galadriel", "gemini", "github", "github_copilot",
-        "gradient_ai", "groq", "heroku", "hosted_vllm", "huggingface", "hyperbolic", "infinity", "jina_ai",
-        "lambda_ai", "lemonade", "litellm_proxy", "llamafile", "lm_studio", "maritalk", "meta_llama", "mistral",
-        "moonshot", "morph", "nebius", "nlp_cloud", "novita", "nscale", "nvidia_nim", "oci", "ollama",
-        "ollama_chat", "oobabooga", "openai", "openai_like", "openrouter", "ovhcloud", "perplexity", "petals",
-        "predibase", "recraft", "replicate", "runwayml", "sagemaker", "sagemaker_chat", "sambanova", "snowflake",
-        "text-completion-codestral", "text-completion-openai", "together_ai", "topaz", "triton", "v0",
-        "vercel_ai_gateway", "vertex_ai", "vertex_ai_beta", "vllm", "volcengine", "voyage", "wandb", "watsonx",
-        "watsonx_text", "xai", "xinference", "zai",
-    }
-)  # fmt: skip
-
-BARE_NAME_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # A model without a prefix is routed only if LiteLLM knows its exact name: get_llm_provider in
-    # litellm/litellm_core_utils/get_llm_provider_logic.py looks it up in open_ai_chat_completion_models,
-    # anthropic_models, vertex_language_models…, built by add_known_models in litellm/__init__.py from
-    # model_prices_and_context_window.json. Bare gemini-* names are listed there as vertex_ai, not gemini.
-    (
-        re.compile(r"(gpt-|chatgpt-|ft:gpt-|o[1-9](-|$)|text-embedding-(3|ada)|dall-e-|whisper-|tts-|omni-mod)"),
-        "openai",
-    ),
-    (re.compile(r"claude-"), "anthropic"),
-    (re.compile(r"(gemini-|(chat|code|codechat|text)-bison|imagen-|textembedding-gecko)"), "vertex_ai"),
+from runbooks.findings import Finding, Severity, Unreadable
+from runbooks.litellm_tables import (
+    BARE_NAME_FAMILIES,
+    COMPATIBLE_ENDPOINTS,
+    DEFAULT_KEY_VARIABLES,
+    ENV_REFERENCE,
+    LITELLM_PROVIDERS,
+    OPENAI_FORMAT,
+    PREFIX_HINTS,
+    PROVIDER_NOTES,
+    SECRET_WORDS,
 )
-
-COMPATIBLE_ENDPOINTS = {
-    # An unprefixed model with one of these in its api_base goes to that provider: openai_compatible_endpoints
-    # in litellm/constants.py, matched as substrings by get_llm_provider.
-    "api.deepseek.com/v1": "deepseek",
-    "api.mistral.ai/v1": "mistral",
-    "api.groq.com/openai/v1": "groq",
-    "api.perplexity.ai": "perplexity",
-    "api.together.xyz/v1": "together_ai",
-    "api.x.ai/v1": "xai",
-    "api.moonshot.ai/v1": "moonshot",
-}
-
-DEFAULT_KEY_VARIABLES = {
-    # What LiteLLM reads, in order, when a deployment names no api_key:
-    "openai": ("OPENAI_API_KEY",),  # litellm/llms/openai/…: api_key or litellm.api_key or OPENAI_API_KEY
-    "anthropic": ("ANTHROPIC_API_KEY",),  # litellm/llms/anthropic/common_utils.py get_api_key
-    "gemini": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),  # litellm/llms/gemini/common_utils.py get_api_key
-    "deepseek": ("DEEPSEEK_API_KEY",),  # litellm/litellm_core_utils/get_llm_provider_logic.py
-    "zai": ("ZAI_API_KEY",),  # litellm/llms/zai/chat/transformation.py
-}
-
-OPENAI_FORMAT = frozenset({"openai", "custom_openai"})
-"""LiteLLM providers that speak OpenAI's API to whatever host api_base names: the host decides who serves them."""
-
-PREFIX_HINTS = {
-    # Prefixes people write that LiteLLM does not have, and the one it does.
-    "zhipu": ("zai", "Zhipu GLM models"),
-    "zhipuai": ("zai", "Zhipu GLM models"),
-    "bigmodel": ("zai", "Zhipu GLM models"),
-    "glm": ("zai", "Zhipu GLM models"),
-    "z-ai": ("zai", "Zhipu GLM models"),
-    "google": ("gemini", "Google AI Studio (Gemini API) models"),
-    "google_ai_studio": ("gemini", "Google AI Studio (Gemini API) models"),
-    "claude": ("anthropic", "Claude models"),
-}
-
-PROVIDER_NOTES = {
-    # LiteLLM providers that are easily mistaken for a documented one.
-    "vertex_ai": "Google Cloud Vertex AI, billed through Google Cloud, not the documented Gemini API (AI Studio)",
-    "vertex_ai_beta": "Google Cloud Vertex AI, not the documented Gemini API (AI Studio)",
-    "azure": "Azure OpenAI, billed through Azure, not OpenAI",
-    "azure_ai": "Azure AI Foundry, billed through Azure",
-    "openrouter": "OpenRouter, a reseller with its own billing",
-    "bedrock": "AWS Bedrock, billed through AWS",
-    "anthropic_text": "Anthropic's legacy text-completion API",
-}
-
-SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd"})
-"""A setting whose name ends in one of these words holds a secret (api_key, master_key, redis_password…)."""
-
-ENV_REFERENCE = "os.environ/"
-
-
-# --- Reading the config as the proxy does ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Placed:
-    """A node of the config, with the file it was written in, its line there and its YAML path."""
-
-    file: str
-    node: Any
-    line: int
-    path: str
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """The config after `include:` is applied, keeping where each part came from."""
-
-    sections: dict[str, Placed | list[Placed]]
-    """Top-level keys; a list's items are kept one by one because includes extend lists."""
-    trees: list[Placed]
-    """Every file read, main config first."""
-    main: Placed
-
-    def items(self, key: str) -> list[Placed]:
-        """The items of a top-level list such as `model_list`, from every file."""
-        value = self.sections.get(key)
-        return value if isinstance(value, list) else []
-
-    def mapping(self, key: str) -> Placed | None:
-        """A top-level mapping such as `router_settings`, from the file that set it last."""
-        value = self.sections.get(key)
-        return value if isinstance(value, Placed) and isinstance(value.node, CommentedMap) else None
-
-
-def read_proxy_config(config: Path, *, display_root: Path | None = None) -> ProxyConfig:
-    """Read a LiteLLM proxy config and its includes; raise Unreadable if any of it cannot be read."""
-    main_name = display_path(config, display_root)
-    main_tree = _read(config, main_name)
-    main = Placed(main_name, main_tree, 1, "")
-    sections: dict[str, Placed | list[Placed]] = {}
-    _merge(sections, main)
-    trees = [main]
-    # LiteLLM's _process_includes (litellm/proxy/proxy_server.py) walks one growing list: an included file's own
-    # `include:` is appended to it, and every path is joined to the directory of the main config.
-    pending = [(main, item) for item in _includes(main)]
-    ancestry: dict[int, tuple[Path, ...]] = {id(main_tree): (config.resolve(),)}
-    base = config.parent
-    while pending:
-        declarer, entry = pending.pop(0)
-        target = base / entry.node
-        chain = ancestry[id(declarer.node)]
-        if not target.is_file():
-            looked_for = display_path(target, display_root)
-            raise Unreadable([_include_not_found(declarer, entry, looked_for, chain[-1])])
-        if target.resolve() in chain:
-            names = " → ".join(display_path(p, display_root) for p in (*chain, target))
-            raise Unreadable([_parse_error(declarer, entry.line, f"include cycle: {names}", entry.path)])
-        name = display_path(target, display_root)
-        placed = Placed(name, _read(target, name), 1, "")
-        ancestry[id(placed.node)] = (*chain, target.resolve())
-        _merge(sections, placed)
-        trees.append(placed)
-        pending += [(placed, item) for item in _includes(placed)]
-    return ProxyConfig(sections, trees, main)
-
-
-def _read(file: Path, name: str) -> CommentedMap:
-    try:
-        return read_yaml(file, name)
-    except DataError as exc:
-        raise Unreadable(
-            [
-                Finding(
-                    reason="parse_error",
-                    message=p.message + (f" (line {p.line}, column {p.column})" if p.column else ""),
-                    file=p.file,
-                    line=p.line,
-                )
-                for p in exc.problems
-            ]
-        ) from None
-
-
-def _includes(tree: Placed) -> list[Placed]:
-    node = tree.node.get("include")
-    if node is None:
-        return []
-    line = _key_line(tree.node, "include")
-    if not isinstance(node, CommentedSeq):
-        raise Unreadable([_parse_error(tree, line, "'include' must be a list of file paths", "include")])
-    out = []
-    for i, item in enumerate(node):
-        here = _item_line(node, i, line)
-        if not isinstance(item, str) or not item.strip():
-            raise Unreadable([_parse_error(tree, here, "each 'include' entry must be a file path", f"include[{i}]")])
-        out.append(Placed(tree.file, item.strip(), here, f"include[{i}]"))
-    return out
-
-
-def _include_not_found(declarer: Placed, entry: Placed, looked_for: str, declarer_path: Path) -> Finding:
-    message = f"included file not found: {entry.node} (LiteLLM looks for {looked_for})"
-    if (declarer_path.parent / entry.node).is_file():
-        message += "; LiteLLM resolves every include against the main config's directory, not the including file's"
-    return _parse_error(declarer, entry.line, message, entry.path)
-
-
-def _merge(sections: dict[str, Placed | list[Placed]], tree: Placed) -> None:
-    """Add one file's top-level keys as LiteLLM does: lists are extended, anything else is replaced."""
-    node: CommentedMap = tree.node
-    for key in node:
-        if key == "include":
-            continue
-        value, line = node[key], _key_line(node, key)
-        if isinstance(value, CommentedSeq):
-            items = [Placed(tree.file, item, _item_line(value, i, line), f"{key}[{i}]") for i, item in enumerate(value)]
-            existing = sections.get(key)
-            sections[key] = (existing if isinstance(existing, list) else []) + items
-        else:
-            sections[key] = Placed(tree.file, value, line, str(key))
-
-
-def _parse_error(where: Placed, line: int, message: str, path: str) -> Finding:
-    return Finding(reason="parse_error", message=message, file=where.file, line=line, context={"key": path})
-
+from runbooks.loader import Dataset
+from runbooks.proxy_config import Placed, ProxyConfig, key_line, parse_error, read_proxy_config, text
+from runbooks.rules import host_of
+from runbooks.schema import Model, Provider
 
 # --- What the team documented ----------------------------------------------------------------------
 
@@ -239,8 +37,8 @@ class Documented:
     providers: dict[str, Provider]
     by_prefix: dict[str, str]
     by_host: dict[str, str]
-    models: dict[str, tuple[str, str]]
-    """Documented model name → (provider id, upstream id)."""
+    models: dict[str, tuple[str, Model]]
+    """Documented model name → (provider id, model)."""
 
     @classmethod
     def of(cls, dataset: Dataset) -> Documented:
@@ -250,13 +48,13 @@ class Documented:
             providers=providers,
             by_prefix={p.litellm_prefix: pid for pid, p in providers.items()},
             by_host={host: pid for pid, p in providers.items() for host in p.api_hosts},
-            models={m.name: (pid, m.upstream) for pid, p in providers.items() for m in p.models},
+            models={m.name: (pid, m) for pid, p in providers.items() for m in p.models},
         )
 
     def model_string(self, name: str) -> str:
         """The documented `litellm_params.model` of a documented model name."""
-        pid, upstream = self.models[name]
-        return f"{self.providers[pid].litellm_prefix}/{upstream}"
+        pid, model = self.models[name]
+        return self.providers[pid].route(model)
 
 
 # --- The check ---------------------------------------------------------------------------------------
@@ -268,7 +66,7 @@ def check_config(config: Path, dataset: Dataset, *, display_root: Path | None = 
     for key in ("model_list", "credential_list"):
         value = proxy.sections.get(key)
         if isinstance(value, Placed) and value.node is not None:
-            raise Unreadable([_parse_error(value, value.line, f"'{key}' must be a list", key)])
+            raise Unreadable([parse_error(value, value.line, f"'{key}' must be a list", key)])
     documented = Documented.of(dataset)
     credentials = _credentials(proxy)
     findings: list[Finding] = []
@@ -291,21 +89,21 @@ class Route:
 def _check_deployment(entry: Placed, documented: Documented, credentials: dict[str, Placed]) -> list[Finding]:
     if not isinstance(entry.node, CommentedMap):
         return [_finding("unresolvable_provider", "a model_list entry must be a mapping", entry, entry.line, {})]
-    model_name = _text(entry.node.get("model_name"))
+    model_name = text(entry.node.get("model_name"))
     params = entry.node.get("litellm_params")
     context: dict[str, Any] = {"model_name": model_name}
     if not isinstance(params, CommentedMap) or not isinstance(params.get("model"), str) or not params["model"]:
-        line = _key_line(params, "model", _key_line(entry.node, "litellm_params", entry.line))
+        line = key_line(params, "model", key_line(entry.node, "litellm_params", entry.line))
         message = f"'{model_name}' has no litellm_params.model, so LiteLLM cannot route it"
         return [_finding("unresolvable_provider", message, entry, line, {**context, "key": "litellm_params.model"})]
 
     model: str = params["model"]
-    line = _key_line(params, "model", entry.line)
-    api_base = _text(params.get("api_base")) or None
-    custom = _text(params.get("custom_llm_provider")) or None
+    line = key_line(params, "model", entry.line)
+    api_base = text(params.get("api_base")) or None
+    custom = text(params.get("custom_llm_provider")) or None
     if model_name == "*" or (model == "*" and not custom):
         field = "model_name" if model_name == "*" else "litellm_params.model"
-        here = _key_line(entry.node, "model_name", line) if model_name == "*" else line
+        here = key_line(entry.node, "model_name", line) if model_name == "*" else line
         message = f"catch-all route ({field}: '*'): clients can request any model of any provider through it"
         return [_finding("catch_all_route", message, entry, here, {**context, "key": field})]
 
@@ -318,7 +116,7 @@ def _check_deployment(entry: Placed, documented: Documented, credentials: dict[s
     if pid is None:
         if model_name in documented.models:
             problem += f"; documented: {documented.model_string(model_name)}"
-        host = _host(api_base) if api_base and not api_base.startswith(ENV_REFERENCE) else None
+        host = host_of(api_base) if api_base and not api_base.startswith(ENV_REFERENCE) else None
         where = {**context, "provider": route.litellm, **({"host": host} if host else {})}
         return [_finding("undocumented_provider", f"'{model_name}' → {model}: {problem}", entry, line, where)]
 
@@ -358,7 +156,7 @@ def _unroutable(model: str, custom: str | None, documented: Documented) -> str:
         model = f"{custom}/{model}"
     prefix, slash, rest = model.partition("/")
     upstream = rest if slash else model
-    known = [documented.model_string(name) for name, (_, up) in documented.models.items() if up == upstream]
+    known = [documented.model_string(name) for name, (_, m) in documented.models.items() if m.upstream == upstream]
     suggestion = f" (documented: {known[0]})" if known else ""
     if not slash:
         return (
@@ -374,7 +172,7 @@ def _unroutable(model: str, custom: str | None, documented: Documented) -> str:
 def _serving_provider(route: Route, api_base: str | None, documented: Documented) -> tuple[str | None, str]:
     """The documented provider that really serves the route, or why none does."""
     from_environment = bool(api_base and api_base.startswith(ENV_REFERENCE))
-    host = _host(api_base) if api_base and not from_environment else None
+    host = host_of(api_base) if api_base and not from_environment else None
     if route.litellm in OPENAI_FORMAT and from_environment:
         return None, f"api_base is read from {api_base}, so nothing here tells which provider serves it"
     if route.litellm in OPENAI_FORMAT and host:
@@ -413,7 +211,8 @@ def _model_findings(
         names = ", ".join(m.name for m in documented.providers[pid].models)
         message = f"'{model_name}' is not a documented {pid} model (documented: {names})"
         return [_finding("undocumented_model", message, entry, line, context)]
-    owner, upstream = documented.models[model_name]
+    owner, model = documented.models[model_name]
+    upstream = model.upstream
     expected = documented.model_string(model_name)
     if owner != pid:
         message = f"'{model_name}' is documented under {owner} (expected {expected}), but this deployment goes to {pid}"
@@ -438,14 +237,14 @@ def _key_findings(
     expected = documented.providers[pid].env_var
     context = {**context, "expected": expected}
     if params.get("api_key") is not None:
-        line = _key_line(params, "api_key", entry.line)
+        line = key_line(params, "api_key", entry.line)
         return _variable_findings(params["api_key"], f"'{name}': api_key", expected, entry, line, context)
 
     if params.get("litellm_credential_name") is not None:
         # An api_key in litellm_params wins; credential values only fill what the deployment leaves out
         # (load_credentials_from_list in litellm/utils.py).
-        credential_name = _text(params["litellm_credential_name"])
-        line = _key_line(params, "litellm_credential_name", entry.line)
+        credential_name = text(params["litellm_credential_name"])
+        line = key_line(params, "litellm_credential_name", entry.line)
         context["credential"] = credential_name
         credential = credentials.get(credential_name)
         if credential is None:
@@ -457,7 +256,7 @@ def _key_findings(
             return _variable_findings(values["api_key"], label, expected, entry, line, context)
 
     defaults = DEFAULT_KEY_VARIABLES.get(route.litellm, ())
-    line = _key_line(params, "model", entry.line)
+    line = key_line(params, "model", entry.line)
     if not defaults:
         message = (
             f"'{name}': no api_key, and LiteLLM's {route.litellm} provider has no default variable for {pid}; "
@@ -496,7 +295,7 @@ def _credentials(proxy: ProxyConfig) -> dict[str, Placed]:
     named: dict[str, Placed] = {}
     for item in proxy.items("credential_list"):
         if isinstance(item.node, CommentedMap) and item.node.get("credential_name") is not None:
-            named.setdefault(_text(item.node["credential_name"]), item)
+            named.setdefault(text(item.node["credential_name"]), item)
     return named
 
 
@@ -530,7 +329,7 @@ def _secret_settings(node: Any, path: str) -> Iterator[tuple[str, str, Any, int]
             if isinstance(value, CommentedMap | CommentedSeq):
                 yield from _secret_settings(value, here)
             elif _is_secret_name(str(key)) and _is_literal(value):
-                yield here, str(key), value, _key_line(node, key)
+                yield here, str(key), value, key_line(node, key)
     elif isinstance(node, CommentedSeq):
         for i, item in enumerate(node):
             yield from _secret_settings(item, f"{path}[{i}]")
@@ -557,7 +356,7 @@ def _dangling_aliases(proxy: ProxyConfig) -> list[Finding]:
     settings = proxy.mapping("router_settings")
     if settings is None or not isinstance(settings.node.get("model_group_alias"), CommentedMap):
         return []
-    groups = {_text(d.node.get("model_name")) for d in proxy.items("model_list") if isinstance(d.node, CommentedMap)}
+    groups = {text(d.node.get("model_name")) for d in proxy.items("model_list") if isinstance(d.node, CommentedMap)}
     patterns = [re.compile(".*".join(map(re.escape, g.split("*")))) for g in groups if "*" in g]
     aliases: CommentedMap = settings.node["model_group_alias"]
     findings = []
@@ -565,7 +364,7 @@ def _dangling_aliases(proxy: ProxyConfig) -> list[Finding]:
         value = aliases[alias]
         # Two forms: `alias: target` and `alias: {model: target, hidden: true}` (RouterModelGroupAliasItem,
         # litellm/types/router.py).
-        target = _text(value.get("model")) if isinstance(value, CommentedMap) else _text(value)
+        target = text(value.get("model")) if isinstance(value, CommentedMap) else text(value)
         if target in groups or any(p.fullmatch(target) for p in patterns):
             continue
         key = f"router_settings.model_group_alias.{alias}"
@@ -574,7 +373,7 @@ def _dangling_aliases(proxy: ProxyConfig) -> list[Finding]:
             if target
             else f"alias '{alias}' names no target model"
         )
-        line = _key_line(aliases, alias, settings.line)
+        line = key_line(aliases, alias, settings.line)
         findings.append(
             Finding("dangling_alias", message, settings.file, line, context={"model_name": target, "key": key})
         )
@@ -582,8 +381,8 @@ def _dangling_aliases(proxy: ProxyConfig) -> list[Finding]:
 
 
 def _unserved_models(proxy: ProxyConfig, documented: Documented) -> list[Finding]:
-    served = {_text(d.node.get("model_name")) for d in proxy.items("model_list") if isinstance(d.node, CommentedMap)}
-    line = _key_line(proxy.main.node, "model_list", 1)
+    served = {text(d.node.get("model_name")) for d in proxy.items("model_list") if isinstance(d.node, CommentedMap)}
+    line = key_line(proxy.main.node, "model_list", 1)
     return [
         Finding(
             "unserved_model",
@@ -598,39 +397,7 @@ def _unserved_models(proxy: ProxyConfig, documented: Documented) -> list[Finding
     ]
 
 
-# --- Small readers -------------------------------------------------------------------------------------
-
-
 def _finding(
     reason: str, message: str, entry: Placed, line: int, context: dict[str, Any], *, severity: Severity = "error"
 ) -> Finding:
     return Finding(reason, message, entry.file, line, severity, {**context, "entry": entry.path})
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _host(url: str) -> str:
-    split = urlsplit(url if "//" in url else f"//{url}")
-    return (split.hostname or "").lower()
-
-
-def _key_line(node: Any, key: Any, default: int = 1) -> int:
-    """The 1-based line of `key` in a mapping, following `<<:` merges to where a merged key is written."""
-    if not isinstance(node, CommentedMap):
-        return default
-    if key in node.lc.data:
-        return node.lc.key(key)[0] + 1
-    for source in getattr(node, "merge", []):
-        mapping = source[1] if isinstance(source, tuple) else source
-        if isinstance(mapping, CommentedMap) and key in mapping:
-            return _key_line(mapping, key, default)
-    return default
-
-
-def _item_line(seq: CommentedSeq, index: int, default: int) -> int:
-    try:
-        return seq.lc.item(index)[0] + 1
-    except (KeyError, IndexError, TypeError):
-        return default

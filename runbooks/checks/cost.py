@@ -7,9 +7,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from runbooks.checks import Finding, Severity
-from runbooks.checks.config import Placed, ProxyConfig, _key_line, _text, read_proxy_config
+from runbooks.findings import Finding, Severity
 from runbooks.loader import Dataset
+from runbooks.proxy_config import Placed, ProxyConfig, key_line, read_proxy_config, text
 
 ENFORCING_STRATEGIES = frozenset({"usage-based-routing", "usage-based-routing-v2"})
 """Routing strategies under which the router refuses a deployment over its rpm and tpm (litellm/router_strategy/
@@ -51,14 +51,14 @@ class _Lint:
         for provider in dataset.providers.providers.values():
             for model in provider.models:
                 by_name[model.name] = model.tier
-                by_route[f"{provider.litellm_prefix}/{model.upstream}"] = model.tier
+                by_route[provider.route(model)] = model.tier
         self.expensive: list[tuple[Placed, str, str]] = []
         """(deployment, model_name, tier) of every deployment of an expensive tier."""
         for entry in proxy.items("model_list"):
             if not isinstance(entry.node, CommentedMap):
                 continue
-            name = _text(entry.node.get("model_name"))
-            tier = by_name.get(name) or by_route.get(_text(_params(entry).get("model")))
+            name = text(entry.node.get("model_name"))
+            tier = by_name.get(name) or by_route.get(text(_params(entry).get("model")))
             if tier in self.tiers and self.tiers[tier].expensive:
                 self.expensive.append((entry, name, tier))
 
@@ -70,7 +70,7 @@ class _Lint:
         placed = self.proxy.mapping(section)
         if placed is None or key not in placed.node:
             return None, placed, placed.line if placed else 1
-        return placed.node[key], placed, _key_line(placed.node, key, placed.line)
+        return placed.node[key], placed, key_line(placed.node, key, placed.line)
 
     # --- The checks ------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class _Lint:
                 f"'{name}' is in the expensive tier '{tier}' but has no {' and no '.join(missing)}: one runaway "
                 f"client or script can spend on it without limit; set litellm_params.rpm and tpm{hint}"
             )
-            line = _key_line(entry.node, "model_name", entry.line)
+            line = key_line(entry.node, "model_name", entry.line)
             findings.append(self.finding("unbounded_expensive_model", message, entry, line, model_name=name, tier=tier))
         return findings
 
@@ -95,7 +95,7 @@ class _Lint:
         if not limited:
             return []
         strategy, placed, line = self.setting("router_settings", "routing_strategy")
-        if _text(strategy) in ENFORCING_STRATEGIES:
+        if text(strategy) in ENFORCING_STRATEGIES:
             return []
         pre_call, _, _ = self.setting("router_settings", "enable_pre_call_checks")
         with_tpm = [n for e, n in limited if _limit(e, "tpm") is not None]
@@ -138,9 +138,9 @@ class _Lint:
             return []
         params, placed, line = self.setting("litellm_settings", "default_key_generate_params")
         models = params.get("models") if isinstance(params, CommentedMap) else None
-        defaults = [_text(m) for m in models] if isinstance(models, CommentedSeq) else []
+        defaults = [text(m) for m in models] if isinstance(models, CommentedSeq) else []
         if isinstance(params, CommentedMap) and "models" in params:
-            line = _key_line(params, "models", line)
+            line = key_line(params, "models", line)
         findings = []
         for entry, name, tier in self.expensive:
             groups = _access_groups(entry)
@@ -151,7 +151,7 @@ class _Lint:
                     "litellm_settings.default_key_generate_params.models to the low-cost tiers"
                     + ("" if groups else f" and put this deployment in the access group '{tier}' (model_info)")
                 )
-                at = _key_line(entry.node, "model_name", entry.line)
+                at = key_line(entry.node, "model_name", entry.line)
                 findings.append(
                     self.finding("expensive_model_open_to_all_keys", message, entry, at, model_name=name, tier=tier)
                 )
@@ -189,7 +189,7 @@ class _Lint:
         for entry, name, _tier in self.expensive:
             value = _params(entry).get("num_retries")
             if isinstance(value, int) and not isinstance(value, bool) and value > MAX_RETRIES:
-                line = _key_line(_params(entry), "num_retries", entry.line)
+                line = key_line(_params(entry), "num_retries", entry.line)
                 message = f"'{name}' retries {value} times (litellm_params.num_retries); keep it to {MAX_RETRIES}"
                 findings.append(self.finding("unbounded_retries", message, entry, line, model_name=name))
         if not found:
@@ -220,7 +220,7 @@ def _limit(entry: Placed, name: str) -> Any:
 def _access_groups(entry: Placed) -> list[str]:
     info = entry.node.get("model_info")
     groups = info.get("access_groups") if isinstance(info, CommentedMap) else None
-    return [_text(g) for g in groups] if isinstance(groups, CommentedSeq) else []
+    return [text(g) for g in groups] if isinstance(groups, CommentedSeq) else []
 
 
 def _positive(value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from runbooks.checks import Finding
+from runbooks.findings import Finding
 from runbooks.loader import Dataset
 
 DEFAULT_MAX_AGE_DAYS = 180

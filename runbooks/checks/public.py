@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runbooks.checks import Finding, Unreadable
 from runbooks.checks.site_files import reader_texts, site_files, site_text
-from runbooks.loader import Dataset, display_path, dotted
+from runbooks.findings import Finding, Unreadable, dotted
+from runbooks.loader import Dataset, display_path
 from runbooks.visibility import Fact, internal_values, normalize
 
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")

@@ -21,10 +21,9 @@ from detect_secrets.plugins.private_key import PrivateKeyDetector
 from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 
+from runbooks.checks.site_files import reader_texts, site_files, site_text
+from runbooks.findings import Finding, Unreadable
 from runbooks.loader import display_path
-
-from . import Finding, Unreadable
-from .site_files import reader_texts, site_files, site_text
 
 # Characters a key may be made of; a shape only counts when it is not part of a longer such run,
 # so `mask-image` or a slug never yields `sk-…`.

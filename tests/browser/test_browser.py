@@ -11,9 +11,9 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import expect
 
-from runbooks.render import all_faqs
 from runbooks.schema import LANGUAGES
 from runbooks.screenshots import shots, take_screenshots
+from runbooks.site import Site
 
 from ..built_pages import page_file, page_url, smoke_test_command_on_page, smoke_test_step_id
 from ..conftest import ROOT
@@ -96,7 +96,7 @@ def test_a_search_for_nonsense_finds_nothing(page, origin, site, lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_an_faq_link_with_an_anchor_shows_its_question(browser, origin, dataset, lang):
-    faqs = list(all_faqs(dataset).values())
+    faqs = list(Site.of(dataset).faqs.values())
     for faq in (faqs[0], faqs[len(faqs) // 2], faqs[-1]):
         page = browser.new_page()
         try:
