@@ -21,8 +21,9 @@ from runbooks.findings import FindingsError
 from runbooks.loader import load
 from runbooks.render import RenderError, render
 from runbooks.schema import LANGUAGES
-from runbooks.site import DEFAULT_SITE_URL, Site
-from runbooks.visibility import AUDIENCES, WithheldError, public_view
+from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
+from runbooks.site import Site
+from runbooks.visibility import WithheldError, public_view
 
 log = logging.getLogger("mkdocs.hooks.runbook_pages")
 

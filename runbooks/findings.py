@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
@@ -74,3 +75,13 @@ def dotted(path: YamlPath) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def display_path(file: Path, root: Path | None) -> str:
+    """How messages name `file`: relative to `root` when it lies below it, else as given."""
+    if root is None:
+        return str(file)
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(file)

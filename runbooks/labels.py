@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, ValidationError
 
-from runbooks.findings import DataError, Finding
-from runbooks.loader import display_path, line_of, read_yaml
+from runbooks.findings import DataError, Finding, display_path
+from runbooks.loader import line_of, read_yaml
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """Where the page templates and their labels live."""

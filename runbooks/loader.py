@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from runbooks.findings import DataError, Finding, Unreadable
+from runbooks.findings import DataError, Finding, Unreadable, display_path
 from runbooks.findings import YamlPath as Path
 from runbooks.rules import cost_rules, cross_rules, price_rules
 from runbooks.schema import PricesFile, ProvidersFile, TeamFile
@@ -226,13 +226,3 @@ def _plain(node: Any) -> Any:
     if isinstance(node, str):
         return str(node)
     return node
-
-
-def display_path(file: FsPath, root: FsPath | None) -> str:
-    """How messages name `file`: relative to `root` when it lies below it, else as given."""
-    if root is None:
-        return str(file)
-    try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(file)

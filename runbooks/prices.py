@@ -13,8 +13,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from runbooks.findings import Finding, Unreadable
-from runbooks.loader import Dataset, display_path
+from runbooks.findings import Finding, Unreadable, display_path
+from runbooks.loader import Dataset
 from runbooks.schema import ModelPrice, PricesFile, PriceSource
 
 PACKAGE = "litellm"

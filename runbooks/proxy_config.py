@@ -8,8 +8,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from runbooks.findings import Finding, Unreadable
-from runbooks.loader import display_path, read_yaml
+from runbooks.findings import Finding, Unreadable, display_path
+from runbooks.loader import read_yaml
 
 
 @dataclass(frozen=True)

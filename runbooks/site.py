@@ -7,13 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from runbooks.audience import AUDIENCES
 from runbooks.labels import Labels, load_labels
 from runbooks.loader import Dataset
 from runbooks.schema import Faq, ModelPrice, Text
-from runbooks.visibility import AUDIENCES
-
-DEFAULT_SITE_URL = "http://127.0.0.1:8000/"
-"""The URL a site is built for unless SITE_URL says otherwise: the local preview of `make serve`."""
 
 PROVIDERS_LISTED_MAX = 30
 """The most providers the shared pages list one by one; a site with more is *large* (`Site.large`).

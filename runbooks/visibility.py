@@ -16,10 +16,6 @@ from runbooks.findings import dotted
 from runbooks.loader import Dataset
 from runbooks.schema import INTERNAL, PUBLIC, DefaultVisibility, Visibility
 
-Audience = Literal["internal", "public"]
-AUDIENCES: tuple[Audience, ...] = ("internal", "public")
-"""Who a build is for: the team (every fact) or the world (public facts only)."""
-
 
 @dataclasses.dataclass(frozen=True)
 class Fact:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from runbooks.findings import Finding
-from runbooks.loader import Dataset
+
+if TYPE_CHECKING:
+    from runbooks.loader import Dataset
 
 DEFAULT_MAX_AGE_DAYS = 180
 

@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from runbooks.findings import Finding, Unreadable
-from runbooks.loader import display_path
+from runbooks.checks.memory import ParsedPages, digest, gate_key
+from runbooks.findings import Finding, Unreadable, display_path
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src", "iframe": "src"}
 UNSAFE_SCHEMES = ("javascript:", "data:text/html", "vbscript:")
@@ -139,16 +139,27 @@ PARALLEL_MIN_PAGES = 200
 
 
 def _parse_all(paths: list[Path]) -> list[_Page]:
+    """Every page's ids and links; a page parsed before, with the same content, is taken from the gate's memory."""
+    memory = ParsedPages("check-links", gate_key(Path(__file__)))
+    contents = [path.read_bytes() for path in paths]
+    digests = [digest(data) for data in contents]
+    todo = [n for n, d in enumerate(digests) if d not in memory]
     workers = min(os.cpu_count() or 1, 4)
-    if len(paths) < PARALLEL_MIN_PAGES or workers < 2:
-        return [_parse(path) for path in paths]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_parse, paths, chunksize=32))
+    texts = [contents[n].decode("utf-8", errors="replace") for n in todo]
+    if len(todo) < PARALLEL_MIN_PAGES or workers < 2:
+        fresh = [_parse(text) for text in texts]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            fresh = list(pool.map(_parse, texts, chunksize=32))
+    for n, page in zip(todo, fresh, strict=True):
+        memory[digests[n]] = [sorted(page.ids), page.links]
+    memory.save()
+    return [_Page(set(memory[d][0]), [(href, line) for href, line in memory[d][1]]) for d in digests]
 
 
-def _parse(path: Path) -> _Page:
+def _parse(text: str) -> _Page:
     parser = _PageParser()
-    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    parser.feed(text)
     return parser.page
 
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from runbooks.checks.site_files import reader_texts, site_files, site_text
-from runbooks.findings import Finding, Unreadable, dotted
-from runbooks.loader import Dataset, display_path
+from runbooks.findings import Finding, Unreadable, display_path, dotted
+from runbooks.loader import Dataset
 from runbooks.visibility import Fact, internal_values, normalize
 
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")

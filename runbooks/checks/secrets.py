@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
 from re import _constants as _sre_constants
@@ -21,9 +22,9 @@ from detect_secrets.plugins.private_key import PrivateKeyDetector
 from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 
+from runbooks.checks.memory import CleanFiles, digest, gate_key
 from runbooks.checks.site_files import reader_texts, site_files, site_text
-from runbooks.findings import Finding, Unreadable
-from runbooks.loader import display_path
+from runbooks.findings import Finding, Unreadable, display_path
 
 # Characters a key may be made of; a shape only counts when it is not part of a longer such run,
 # so `mask-image` or a slug never yields `sk-…`.
@@ -291,24 +292,40 @@ def scan_secrets(site_dir: Path, env_file: Path | None = None, *, display_root: 
     unreadable: list[Finding] = []
     # Most lines of a site are the theme's markup, repeated on every page: each distinct line is checked once.
     checked: dict[str, list[_Hit]] = {}
+    # Most files are the theme's assets or pages unchanged since the last build: a file found clean is not read again.
+    clean = CleanFiles("scan-secrets", _gate_key(env_values))
     for path in site_files(site_dir):
         try:
-            text = site_text(path)
+            data = path.read_bytes()
+            known = digest(data)
+            if known in clean:
+                continue
+            text = site_text(path, data)
         except OSError as exc:
             message = f"cannot be read: {exc.strerror or exc}"
             unreadable.append(Finding(reason="unreadable", message=message, file=shown(path)))
             continue
-        if text is None:
-            continue
-        for number, line in enumerate(text.split("\n"), start=1):
+        found = len(findings)
+        for number, line in enumerate(text.split("\n") if text is not None else (), start=1):
             hits = checked.get(line)
             if hits is None:
                 hits = checked[line] = _line_hits(line, env_values)
             for hit in hits:
                 findings.append(_finding(hit, shown(path), number, env_file))
+        if len(findings) == found:
+            clean.add(known)
+    clean.save()
     if unreadable:
         raise Unreadable(unreadable + findings)
     return findings
+
+
+def _gate_key(env_values: dict[str, str]) -> str:
+    """What the scan's verdicts depend on: its code, detect-secrets' version, the env file's values."""
+    values = digest("\0".join(sorted(f"{k}={v}" for k, v in env_values.items())).encode("utf-8"))
+    here = Path(__file__).resolve().parent
+    version = metadata.version("detect-secrets")
+    return gate_key(here / "secrets.py", here / "site_files.py", extra=f"detect-secrets {version} {values}")
 
 
 def _finding(hit: _Hit, file: str, line: int, env_file: Path | None) -> Finding:

@@ -38,9 +38,12 @@ def reader_texts(line: str) -> list[str]:
     return [text] if bare == text else [text, bare]
 
 
-def site_text(path: Path) -> str | None:
-    """The text of one site file, gunzipped if needed; None for binary files. Raises OSError if unreadable."""
-    data = path.read_bytes()
+def site_text(path: Path, data: bytes | None = None) -> str | None:
+    """The text of one site file (its `data`, if already read), gunzipped if needed; None for binary files.
+
+    Raises OSError if the file cannot be read.
+    """
+    data = path.read_bytes() if data is None else data
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)

@@ -1,0 +1,117 @@
+"""What the gates remember between runs, by file content: the files found clean, the pages already parsed.
+
+A built site is mostly the theme's assets and pages that did not change since the last build; what
+a gate makes of a file depends only on the file's bytes and on the gate itself (its code, its rules,
+the values it looks for). It is kept per user in `$RUNBOOKS_CACHE_DIR`, else
+`$XDG_CACHE_HOME/runbooks`, else `~/.cache/runbooks`, one file per gate and key, so a changed gate
+or a changed env file starts afresh. Of the secret scan only clean verdicts are kept: a file with
+a finding is read every time, so every finding is always reported. Where no cache directory can be
+written, nothing is remembered between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MAX_ENTRIES = 50_000
+"""Beyond this many remembered files a gate's memory starts afresh."""
+
+
+def digest(data: bytes) -> str:
+    """The content digest a verdict is remembered by."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where the verdicts are kept."""
+    explicit = os.environ.get("RUNBOOKS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "runbooks"
+
+
+class CleanFiles:
+    """The digests of the files one gate, with one key, has found clean."""
+
+    def __init__(self, gate: str, key: str) -> None:
+        self._path = cache_dir() / f"{gate}-{digest(key.encode('utf-8'))}.txt"
+        try:
+            self._known = set(self._path.read_text(encoding="ascii").split())
+        except (OSError, UnicodeDecodeError):
+            self._known = set()
+        self._new: set[str] = set()
+
+    def __contains__(self, file_digest: str) -> bool:
+        return file_digest in self._known or file_digest in self._new
+
+    def add(self, file_digest: str) -> None:
+        """Remember that a file of this content is clean."""
+        if file_digest not in self:
+            self._new.add(file_digest)
+
+    def save(self) -> None:
+        """Write the new verdicts; a cache that cannot be written is left as it was."""
+        if not self._new:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if len(self._known) + len(self._new) > MAX_ENTRIES:
+                self._path.write_text("".join(f"{d}\n" for d in sorted(self._new)), encoding="ascii")
+            else:
+                # One write in append mode: runs that save at the same time add lines, never mix them.
+                with self._path.open("a", encoding="ascii") as out:
+                    out.write("".join(f"{d}\n" for d in sorted(self._new)))
+        except OSError:
+            return
+        self._known |= self._new
+        self._new = set()
+
+
+def gate_key(*sources: Path, extra: str = "") -> str:
+    """A key that changes whenever one of the gate's source files or `extra` (its rules, its values) changes."""
+    parts = [path.read_bytes() for path in sources]
+    return digest(b"\0".join(parts)) + ":" + extra
+
+
+class ParsedPages:
+    """What one gate, with one key, made of each file it parsed: a JSON value by content digest."""
+
+    def __init__(self, gate: str, key: str) -> None:
+        self._path = cache_dir() / f"{gate}-{digest(key.encode('utf-8'))}.json"
+        try:
+            known = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        self._known: dict[str, Any] = known if isinstance(known, dict) else {}
+        self._changed = False
+
+    def __contains__(self, file_digest: str) -> bool:
+        return file_digest in self._known
+
+    def __getitem__(self, file_digest: str) -> Any:
+        return self._known[file_digest]
+
+    def __setitem__(self, file_digest: str, value: Any) -> None:
+        if len(self._known) >= MAX_ENTRIES:
+            self._known = {}
+        self._known[file_digest] = value
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the memory whole, replacing the old file in one step; one that cannot be written is left."""
+        if not self._changed:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self._path.parent, delete=False) as out:
+                json.dump(self._known, out, separators=(",", ":"))
+            os.replace(out.name, self._path)
+        except OSError:
+            return
+        self._changed = False
