@@ -16,12 +16,12 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from runbooks import answers, languages, output
+from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
 from runbooks.loader import load
 from runbooks.render import RenderError, render
 from runbooks.schema import LANGUAGES
-from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.site import Site
 from runbooks.visibility import WithheldError, public_view
 

@@ -9,18 +9,20 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.checks import Report
 from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.findings import Finding, FindingsError, Unreadable
-from runbooks.loader import Dataset, load
-from runbooks.publish import build_site, publish
-from runbooks.site import DEFAULT_SITE_URL
-from runbooks.visibility import AUDIENCES
+from runbooks.publish import build_site, publish, start_build
+
+if TYPE_CHECKING:
+    from runbooks.loader import Dataset
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
@@ -293,11 +295,25 @@ def _build(args: argparse.Namespace) -> Report:
     def build(site: Path) -> Finding | None:
         return build_site(site, args.data, site_url=args.site_url, audience=args.audience)
 
-    report = Report()
-    dataset = _load_into(report, args.data)
-    if dataset is not None:
-        gates = _site_gates(args, args.audience, dataset)
-        _run_gate(report, lambda: publish(args.site_dir, build, gates))
+    report, loaded = Report(), Report()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The data is read while MkDocs builds, which reads and checks it too: reading it here costs no time.
+        loading = pool.submit(_load_into, loaded, args.data)
+
+        def gates(site: Path) -> list[Finding]:
+            dataset = loading.result()
+            if dataset is None:
+                return []
+            gates = site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url)
+            return [finding for gate in gates for finding in gate(site)]
+
+        published = Report()
+        _run_gate(published, lambda: publish(args.site_dir, build, [gates]))
+        loading.result()
+    # Broken data fails the build too; its problems, located in the data, say more than MkDocs' message.
+    for part in (loaded,) if loaded.verdict != "pass" else (loaded, published):
+        report.add(part.findings + part.warnings)
+        report.unreadable |= part.unreadable
     if report.verdict != "pass":
         kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"
         report.add([Finding("not_published", kept, str(args.site_dir), severity="warning")])
@@ -327,22 +343,31 @@ def _check(args: argparse.Namespace) -> Report:
     from runbooks.checks.cost import lint_cost
 
     report = Report()
-    dataset = _load_into(report, args.data)
-    if dataset is None:
-        return report
-    config = args.config or args.data / "litellm" / "config.yaml"
-    _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
-    _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()))
-    report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
-        for audience in AUDIENCES:
-            site = Path(tmp) / f"site-{audience}"
-            built = build_site(site, args.data, site_url=args.site_url, audience=audience)
-            if built:
-                report.add([built])
-                continue
-            for gate in _site_gates(args, audience, dataset):
-                _run_gate(report, functools.partial(gate, site))
+        # Both audiences build in child processes while the data and the proxy config are checked here.
+        builds = {
+            audience: start_build(Path(tmp) / f"site-{audience}", args.data, site_url=args.site_url, audience=audience)
+            for audience in AUDIENCES
+        }
+        try:
+            dataset = _load_into(report, args.data)
+            if dataset is None:
+                return report
+            config = args.config or args.data / "litellm" / "config.yaml"
+            _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
+            _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()))
+            report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
+            for audience, running in builds.items():
+                site = Path(tmp) / f"site-{audience}"
+                built = running.wait()
+                if built:
+                    report.add([built])
+                    continue
+                for gate in site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url):
+                    _run_gate(report, functools.partial(gate, site))
+        finally:
+            for running in builds.values():
+                running.stop()
     return report
 
 
@@ -351,14 +376,14 @@ def _check(args: argparse.Namespace) -> Report:
 # -------------------------------------------------------------------------------------------------
 
 
-def _site_gates(args: argparse.Namespace, audience: str, dataset: Dataset) -> list[Gate]:
+def site_gates(audience: str, dataset: Dataset, *, env_file: Path | None = None, site_url: str) -> list[Gate]:
     """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact."""
     from runbooks.checks.public import check_public
     from runbooks.checks.secrets import scan_secrets
 
     gates: list[Gate] = [
-        lambda site: scan_secrets(site, args.env_file, display_root=site.parent),
-        lambda site: check_links(site, site_url=args.site_url, display_root=site.parent),
+        lambda site: scan_secrets(site, env_file, display_root=site.parent),
+        lambda site: check_links(site, site_url=site_url, display_root=site.parent),
     ]
     if audience == "public":
         gates.append(lambda site: check_public(site, dataset, display_root=site.parent))
@@ -367,6 +392,8 @@ def _site_gates(args: argparse.Namespace, audience: str, dataset: Dataset) -> li
 
 def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Dataset | None:
     """Load the data; on failure, record each problem in `report` and return None."""
+    from runbooks.loader import load
+
     try:
         return load(data_dir, display_root=Path.cwd(), prices=prices)
     except FindingsError as exc:

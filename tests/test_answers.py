@@ -18,7 +18,8 @@ from runbooks.loader import load
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
 
-from .conftest import SITE_URL, mkdocs_build, valid_data, write_data
+from .conftest import SITE_URL, mkdocs_build
+from .factory import many_providers, valid_data, write_data
 
 # --- Helpers --------------------------------------------------------------------------------------
 
@@ -111,10 +112,9 @@ def test_faq_jsonld_has_every_question_of_the_data(dataset):
 
 
 def test_on_a_large_site_each_question_is_answered_once_on_its_provider_page(tmp_path):
-    from bench import generate
     from runbooks.site import PROVIDERS_LISTED_MAX
 
-    large = load(write_data(tmp_path, generate.generate(PROVIDERS_LISTED_MAX + 1)))
+    large = load(write_data(tmp_path, many_providers(PROVIDERS_LISTED_MAX + 1)))
     assert Site.of(large).large
     for lang in LANGUAGES:
         urls = answers.faq_urls(Site.of(large), SITE_URL, lang)

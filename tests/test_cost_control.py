@@ -15,7 +15,8 @@ from runbooks.render import render
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
 
-from .conftest import ROOT, valid_data, write_data
+from .conftest import ROOT
+from .factory import valid_data, write_data
 
 # The request fields of LiteLLM's management API, as declared in litellm 1.106.2:
 # GenerateKeyRequest (litellm/proxy/_types.py: GenerateRequestBase, KeyRequestBase, GenerateKeyRequest) and

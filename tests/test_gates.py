@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import string
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from runbooks import cli
+from runbooks.audience import AUDIENCES
+from runbooks.checks import Report
+from runbooks.checks.config import check_config
+from runbooks.checks.cost import lint_cost
 from runbooks.checks.freshness import check_freshness
 from runbooks.checks.links import check_links
-from runbooks.loader import load
+from runbooks.cli import Gate, site_gates
+from runbooks.loader import Dataset, load
 
-from .conftest import ROOT, valid_data, write_data
-
-SITE_URL = "http://127.0.0.1:8000/"
+from .cli import run_cli
+from .conftest import ROOT, SITE_URL
+from .factory import dump_yaml, routable_proxy_config, valid_data, write_data
 
 
 def _page(site: Path, url: str, body: str) -> None:
@@ -89,34 +95,66 @@ def test_freshness(data_factory):
     assert {f.severity for f in strict} == {"error"} and len(strict) == 3
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbooks", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})},
-    )
+def test_python_m_runbooks_runs_the_command_and_exits_with_its_code():
+    """The real entry point, once; every other test of the command line runs it in this process."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "runbooks", *args]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+    passed = run("validate")
+    assert passed.returncode == 0, passed.stderr
+    assert "validate: pass" in passed.stdout
+    unreadable = run("validate", "--data", "no-such-directory")
+    assert unreadable.returncode == 2
+    assert "file not found" in unreadable.stderr and "Traceback" not in unreadable.stderr
 
 
 def test_every_command_has_help():
-    top = _cli("--help")
+    top = run_cli("--help")
     assert top.returncode == 0
     for command in ("validate", "check-config", "scan-secrets", "check-links", "check-freshness", "check"):
         assert command in top.stdout
-        result = _cli(command, "--help")
+        result = run_cli(command, "--help")
         assert result.returncode == 0 and "Exit codes" in result.stdout, command
 
 
-def test_check_passes_on_the_real_repository():
-    result = _cli("check", "--format", "json")
+def test_check_passes_on_the_real_repository(dataset, site, public_site):
+    """What `check` runs on the repository, on the session's builds of each audience instead of two more."""
+    config = ROOT / "data" / "litellm" / "config.yaml"
+    report = Report()
+    validated = run_cli("validate")
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    report.add(check_config(config, dataset, display_root=ROOT))
+    report.add(lint_cost(config, dataset, display_root=ROOT))
+    report.add(check_freshness(dataset))
+    for audience, built in (("internal", site), ("public", public_site)):
+        for gate in site_gates(audience, dataset, site_url=SITE_URL):
+            report.add(gate(built))
+    assert report.verdict == "pass", [str(f) for f in report.findings]
+
+
+def test_check_passes_on_valid_data_after_building_and_gating_each_audience(tmp_path, monkeypatch):
+    """The `check` command itself, end to end, on a small data set with a config LiteLLM can route."""
+    data = valid_data()
+    data_dir = write_data(tmp_path, data)
+    config = tmp_path / "config.yaml"
+    config.write_text(dump_yaml(routable_proxy_config(data)), encoding="utf-8")
+    gated: list[str] = []
+
+    def recorded(audience: str, dataset: Dataset, **options: Any) -> list[Gate]:
+        gated.append(audience)
+        return site_gates(audience, dataset, **options)
+
+    monkeypatch.setattr(cli, "site_gates", recorded)
+    result = run_cli("check", "--data", str(data_dir), "--config", str(config), "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["verdict"] == "pass"
+    assert gated == list(AUDIENCES)
 
 
 def test_check_config_on_the_real_config():
-    result = _cli("check-config", "data/litellm/config.yaml")
+    result = run_cli("check-config", "data/litellm/config.yaml")
     assert result.returncode == 0, result.stderr
     assert "check-config: pass" in result.stdout
 
@@ -124,17 +162,17 @@ def test_check_config_on_the_real_config():
 def test_check_config_exit_codes(tmp_path):
     bad = tmp_path / "config.yaml"
     bad.write_text("model_list:\n  - model_name: glm-4.7\n    litellm_params:\n      model: zhipu/glm-4.7\n")
-    result = _cli("check-config", str(bad), "--format", "json")
+    result = run_cli("check-config", str(bad), "--format", "json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["verdict"] == "fail"
     assert report["findings"][0]["reason"] == "unresolvable_provider"
     assert report["findings"][0]["line"] == 4
-    missing = _cli("check-config", str(tmp_path / "nope.yaml"))
+    missing = run_cli("check-config", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("model_list: [\n")
-    result = _cli("check-config", str(broken))
+    result = run_cli("check-config", str(broken))
     assert result.returncode == 2
     assert "parse_error" in result.stderr and "Traceback" not in result.stderr
 
@@ -143,7 +181,7 @@ def test_payment_link_to_a_foreign_host_fails_check(tmp_path):
     data = valid_data()
     data["providers"]["providers"]["acme"]["urls"]["billing"] = "https://acme-billing.example/pay"
     data_dir = write_data(tmp_path, data)
-    result = _cli("check", "--data", str(data_dir), "--format", "json")
+    result = run_cli("check", "--data", str(data_dir), "--format", "json")
     assert result.returncode == 1
     (finding,) = json.loads(result.stdout)["findings"]
     assert finding["reason"] == "payment_link"
@@ -153,10 +191,10 @@ def test_payment_link_to_a_foreign_host_fails_check(tmp_path):
 def test_stale_facts_warn_and_fail_when_strict(tmp_path):
     data = valid_data()
     data_dir = write_data(tmp_path, data)
-    warn = _cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--format", "json")
+    warn = run_cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--format", "json")
     assert warn.returncode == 0
     assert {w["reason"] for w in json.loads(warn.stdout)["warnings"]} == {"stale"}
-    strict = _cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--strict-freshness")
+    strict = run_cli("check-freshness", "--data", str(data_dir), "--max-age-days", "1", "--strict-freshness")
     assert strict.returncode == 1 and "stale" in strict.stderr
 
 
@@ -173,14 +211,14 @@ def test_a_secret_in_the_data_fails_build_and_check_and_keeps_the_previous_site(
     previous = tmp_path / "site"
     previous.mkdir()
     (previous / "index.html").write_text("previous build", encoding="utf-8")
-    build = _cli("build", "--data", str(data_dir), "--site-dir", str(previous))
+    build = run_cli("build", "--data", str(data_dir), "--site-dir", str(previous))
     assert build.returncode == 1
     assert "secret" in build.stderr and "not_published" in build.stdout
     assert key not in build.stderr + build.stdout
     assert [p.name for p in previous.iterdir()] == ["index.html"]
     assert (previous / "index.html").read_text(encoding="utf-8") == "previous build"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "site"], "the temporary build was not removed"
-    result = _cli("check", "--data", str(data_dir))
+    result = run_cli("check", "--data", str(data_dir))
     assert result.returncode == 1
     assert key not in result.stdout + result.stderr
 
@@ -188,7 +226,7 @@ def test_a_secret_in_the_data_fails_build_and_check_and_keeps_the_previous_site(
 def test_build_replaces_the_previous_site_when_every_gate_passes(tmp_path):
     previous = tmp_path / "site"
     (previous / "stale").mkdir(parents=True)
-    build = _cli("build", "--data", str(write_data(tmp_path, valid_data())), "--site-dir", str(previous))
+    build = run_cli("build", "--data", str(write_data(tmp_path, valid_data())), "--site-dir", str(previous))
     assert build.returncode == 0, build.stderr
     assert not (previous / "stale").exists()
     assert (previous / "index.html").is_file() and (previous / "en" / "index.html").is_file()
@@ -201,7 +239,7 @@ def test_invalid_data_keeps_the_previous_site(tmp_path):
     previous = tmp_path / "site"
     previous.mkdir()
     (previous / "index.html").write_text("previous build", encoding="utf-8")
-    build = _cli("build", "--data", str(write_data(tmp_path, data)), "--site-dir", str(previous))
+    build = run_cli("build", "--data", str(write_data(tmp_path, data)), "--site-dir", str(previous))
     assert build.returncode == 1
     assert "providers.acme.models[0].tier" in build.stderr
     assert (previous / "index.html").read_text(encoding="utf-8") == "previous build"
@@ -214,7 +252,7 @@ def test_env_file_values_are_caught_in_check(tmp_path):
     env_file.write_text(f"TEAM_WEBHOOK_TOKEN={value}\n", encoding="utf-8")
     data = valid_data()
     data["team"]["faqs"][0]["answer"]["zh"] += f" 参考值 {value}。"
-    result = _cli("check", "--data", str(write_data(tmp_path, data)), "--env-file", str(env_file))
+    result = run_cli("check", "--data", str(write_data(tmp_path, data)), "--env-file", str(env_file))
     assert result.returncode == 1
     assert "TEAM_WEBHOOK_TOKEN" in result.stdout + result.stderr
     assert value not in result.stdout + result.stderr
@@ -223,7 +261,7 @@ def test_env_file_values_are_caught_in_check(tmp_path):
 def test_validate_json_output(tmp_path):
     data = valid_data()
     data["providers"]["providers"]["acme"]["models"][0]["tier"] = "luxury"
-    result = _cli("validate", "--data", str(write_data(tmp_path, data)), "--format", "json")
+    result = run_cli("validate", "--data", str(write_data(tmp_path, data)), "--format", "json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["verdict"] == "fail"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from runbooks.checks.config import check_config
 from runbooks.checks.cost import lint_cost
 from runbooks.findings import Unreadable
 
+from .cli import run_cli
 from .conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cost"
@@ -113,25 +112,19 @@ def test_unreadable_config_raises(dataset, tmp_path):
 # --- The command ------------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbooks", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-
-
 def test_command_warns_and_exits_0_then_fails_with_strict():
     fixture = "tests/fixtures/cost/no_retries.yaml"
-    warn = _cli("lint-cost", fixture)
+    warn = run_cli("lint-cost", fixture)
     assert warn.returncode == 0
     assert f"{fixture}:1: warning: unbounded_retries:" in warn.stdout
     assert "lint-cost: pass (0 finding(s), 1 warning(s))" in warn.stdout
-    strict = _cli("lint-cost", fixture, "--strict")
+    strict = run_cli("lint-cost", fixture, "--strict")
     assert strict.returncode == 1
     assert f"{fixture}:1: unbounded_retries:" in strict.stderr
 
 
 def test_command_json_output():
-    result = _cli("lint-cost", "tests/fixtures/cost/unbounded_expensive.yaml", "--format", "json")
+    result = run_cli("lint-cost", "tests/fixtures/cost/unbounded_expensive.yaml", "--format", "json")
     assert result.returncode == 0
     report = json.loads(result.stdout)
     assert report["verdict"] == "pass" and report["findings"] == []
@@ -141,13 +134,13 @@ def test_command_json_output():
 
 
 def test_command_on_a_missing_file_exits_2_without_traceback(tmp_path):
-    result = _cli("lint-cost", str(tmp_path / "nowhere.yaml"))
+    result = run_cli("lint-cost", str(tmp_path / "nowhere.yaml"))
     assert result.returncode == 2
     assert "file not found" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_command_help_explains_the_risks():
-    result = _cli("lint-cost", "--help")
+    result = run_cli("lint-cost", "--help")
     assert result.returncode == 0
     for words in ("rpm", "budget", "num_retries", "--strict", "expensive"):
         assert words in result.stdout

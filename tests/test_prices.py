@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from contextlib import redirect_stderr, redirect_stdout
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +19,9 @@ from runbooks.render import render
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
 
-from .conftest import ROOT, valid_data, write_data
+from .cli import Ran, run_cli
+from .conftest import ROOT
+from .factory import valid_data, write_data
 
 PIN = re.compile(r"^litellm(\[[^\]]*\])?==(\S+)", re.M)
 
@@ -241,16 +241,11 @@ def _fake_litellm(root: Path, entries: dict, version: str = "9.9.9") -> Path:
     return site
 
 
-def _sync(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "runbooks", "sync-prices", *args],
-        cwd=site.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _sync(site: Path, *args: str) -> Ran:
+    """`python -m runbooks sync-prices ARGS` from beside `site`, with the litellm installed there first on the path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(site))
+        return run_cli("sync-prices", *args, cwd=site.parent)
 
 
 FAKE_MAP = {

@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
 import re
+import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,9 @@ from runbooks.schema import INTERNAL, PUBLIC
 from runbooks.site import Site
 from runbooks.visibility import Withheld, WithheldError, facts, internal_values, public_view
 
-from .conftest import ROOT, SITE_URL, mkdocs_build, valid_data, write_data
+from .cli import run_cli
+from .conftest import ROOT, SITE_URL, mkdocs_build
+from .factory import valid_data, write_data
 
 TEAM_ONLY_PAGES = ("after-recharge", "roles")
 
@@ -296,9 +301,26 @@ def test_a_crashing_gate_leaves_the_previous_site_untouched(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
 
 
-def test_make_public_target_publishes_into_site_public():
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^public:.*\n\t.*-m runbooks build --audience public --site-dir site-public$", makefile, re.M)
+def test_make_public_target_publishes_into_site_public(tmp_path, monkeypatch):
+    """`make public` runs the public build into site-public: its command, run here, publishes the public site."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry = subprocess.run(
+        ["make", "--dry-run", "public"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert dry.returncode == 0, dry.stderr
+    [command] = [shlex.split(line) for line in dry.stdout.splitlines() if " -m runbooks " in line]
+    args = command[command.index("runbooks") + 1 :]
+    assert args == ["build", "--audience", "public", "--site-dir", "site-public"]
+    # The same command, with its site directory under tmp_path rather than in the work tree.
+    monkeypatch.setenv("SITE_URL", SITE_URL)
+    published = tmp_path / args[-1]
+    result = run_cli(*args[:-1], str(published))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["site-public"]
+    assert "Sitemap: " + SITE_URL + "sitemap.xml" in (published / "robots.txt").read_text(encoding="utf-8")
+    for lang_root in (published, published / "en"):
+        assert (lang_root / "index.html").is_file()
+        assert not any((lang_root / kind).exists() for kind in TEAM_ONLY_PAGES)
 
 
 # --- Hostile data ---------------------------------------------------------------------------------

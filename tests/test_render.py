@@ -17,7 +17,7 @@ from runbooks.render import error_anchor, error_catalog, join_text, md, render, 
 from runbooks.schema import LANGUAGES
 from runbooks.site import Page, Site
 
-from .conftest import valid_data, write_data
+from .factory import many_providers, valid_data, write_data
 
 EXTENSIONS = ["admonition", "attr_list", "tables", "toc", "pymdownx.superfences", "pymdownx.details"]
 
@@ -203,12 +203,6 @@ def test_join_text_spaces_latin_but_not_cjk(parts, joined):
     assert join_text(*parts) == joined
 
 
-def _many_providers(count: int):
-    from bench import generate
-
-    return generate.generate(count)
-
-
 def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_path):
     from runbooks.site import PROVIDERS_LISTED_MAX
 
@@ -219,9 +213,9 @@ def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_
                 out += [next(iter(v.values())) for v in value] if isinstance(value, list) else [value]
         return out
 
-    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
+    at_limit = load(write_data(tmp_path / "few", many_providers(PROVIDERS_LISTED_MAX)))
     assert sorted(listed(at_limit, "en")) == sorted(p.path for p in Site.of(at_limit).pages)
-    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
+    beyond = load(write_data(tmp_path / "many", many_providers(PROVIDERS_LISTED_MAX + 1)))
     for lang in LANGUAGES:
         paths = listed(beyond, lang)
         assert "providers/index.md" in paths
@@ -241,8 +235,8 @@ def test_nav_lists_providers_one_by_one_up_to_the_limit_then_the_index_only(tmp_
 def test_a_large_site_keeps_each_providers_details_on_its_page(tmp_path):
     from runbooks.site import PROVIDERS_LISTED_MAX
 
-    at_limit = load(write_data(tmp_path / "few", _many_providers(PROVIDERS_LISTED_MAX)))
-    beyond = load(write_data(tmp_path / "many", _many_providers(PROVIDERS_LISTED_MAX + 1)))
+    at_limit = load(write_data(tmp_path / "few", many_providers(PROVIDERS_LISTED_MAX)))
+    beyond = load(write_data(tmp_path / "many", many_providers(PROVIDERS_LISTED_MAX + 1)))
     first, provider = next(iter(beyond.providers.providers.items()))
     team_faq, provider_faq = beyond.team.faqs[0], provider.faqs[0]
     for lang in LANGUAGES:

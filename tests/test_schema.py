@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 from runbooks.findings import DataError, Unreadable, dotted
 from runbooks.loader import load
 
-from .conftest import ROOT
+from .cli import run_cli
 
 
 def test_real_data_loads(dataset):
@@ -293,26 +291,20 @@ def test_missing_file(data_factory):
 )
 def test_validate_command(data_factory, mutate, code, needle):
     data_dir = data_factory(mutate)
-    result = _cli("validate", "--data", str(data_dir))
+    result = run_cli("validate", "--data", str(data_dir))
     assert result.returncode == code
     assert needle in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_validate_command_unreadable_input_exits_2(tmp_path: Path):
-    result = _cli("validate", "--data", str(tmp_path / "nowhere"))
+    result = run_cli("validate", "--data", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "file not found" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_validate_command_on_real_data():
-    result = _cli("validate")
+    result = run_cli("validate")
     assert result.returncode == 0, result.stderr
     assert "validate: pass" in result.stdout
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbooks", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )

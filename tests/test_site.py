@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from pydantic import BaseModel
 from runbooks.schema import LANGUAGES, Text
 from runbooks.site import Site
 
-from .conftest import ROOT, mkdocs_build, valid_data, write_data
+from .conftest import mkdocs_build
+from .factory import valid_data, write_data
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
@@ -97,7 +99,11 @@ def test_code_copy_and_admonitions_are_rendered(site):
     soup = _html(site, "zh", "after-recharge/")
     assert soup.select("article .admonition.danger")
     assert soup.select("article pre code"), "the commands are shown as code blocks"
-    assert "content.code.copy" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    # Material adds a copy button to every code block of a page whose config turns content.code.copy on.
+    for lang in LANGUAGES:
+        config = json.loads(_html(site, lang, "after-recharge/").select_one("script#__config").string)
+        assert "content.code.copy" in config["features"], lang
+        assert config["translations"]["clipboard.copy"], lang
 
 
 def test_invalid_data_fails_the_build_and_keeps_the_old_site(tmp_path):

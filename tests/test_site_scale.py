@@ -9,7 +9,6 @@ import sys
 
 from bs4 import BeautifulSoup
 
-from bench import generate
 from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
 from runbooks.checks.links import check_links
 from runbooks.loader import load
@@ -17,12 +16,13 @@ from runbooks.schema import LANGUAGES
 from runbooks.site import PROVIDERS_LISTED_MAX, Site
 
 from .conftest import ROOT
+from .factory import many_providers, write_data
 
 
 def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_path):
     # Beyond the navigation's limit, and enough pages in both languages for the link gate's parallel parse.
     count = max(PROVIDERS_LISTED_MAX + 1, LINKS_PARALLEL_MIN_PAGES // len(LANGUAGES))
-    data_dir = generate.write(tmp_path, count)
+    data_dir = write_data(tmp_path, many_providers(count))
     dataset = load(data_dir)
     assert Site.of(dataset).large
     site = tmp_path / "out" / "site"
@@ -84,7 +84,7 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
 
 def test_a_large_public_site_gets_one_sitemap_and_every_answer_engine_file(tmp_path):
     count = PROVIDERS_LISTED_MAX + 1
-    data_dir = generate.write(tmp_path, count)
+    data_dir = write_data(tmp_path, many_providers(count))
     site = tmp_path / "out" / "site"
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "RUNBOOKS_AUDIENCE": "public", "NO_MKDOCS_2_WARNING": "1"}
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
