@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from runbooks.findings import Finding
 
@@ -63,16 +64,9 @@ def start_build(
     return SiteBuild(command, env, config_file)
 
 
-def build_site(
-    site_dir: Path,
-    data_dir: Path,
-    *,
-    config_file: Path = Path("mkdocs.yml"),
-    site_url: str | None = None,
-    audience: str = "internal",
-) -> Finding | None:
-    """Build both languages for one audience and wait; None on success, else the build's failure."""
-    return start_build(site_dir, data_dir, config_file=config_file, site_url=site_url, audience=audience).wait()
+def build_site(site_dir: Path, data_dir: Path, **options: Any) -> Finding | None:
+    """Build both languages for one audience and wait (`options` as for `start_build`); None on success."""
+    return start_build(site_dir, data_dir, **options).wait()
 
 
 def publish(target: Path, build: Callable[[Path], Finding | None], gates: Sequence[Gate] = ()) -> list[Finding]:

@@ -242,40 +242,18 @@ def routable_proxy_config(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _proxy_plan(owner: str) -> dict[str, Any]:
-    """A valid LiteLLM proxy plan (team.yaml cost_control.proxy): one team, one key owned by role `owner`."""
+    """A valid LiteLLM proxy plan (team.yaml cost_control.proxy): a team for the tests and its key, owned by `owner`."""
+    monthly = {"budget_duration": "30d"}
+    team = {"id": "tests", "purpose": _text("测试用", "For tests"), "max_budget": 25, **monthly}
+    key = {"alias": "tests-ci", "team": team["id"], "owner": owner, "environment": "ci", **monthly}
     return {
-        "budget": {"max_budget": 50, "budget_duration": "30d"},
+        "budget": {"max_budget": 100, **monthly},
         "num_retries": 2,
         "default_key_tiers": ["economy"],
-        "teams": [
-            {
-                "id": "production",
-                "purpose": _text("日常使用", "Everyday use"),
-                "max_budget": 40,
-                "budget_duration": "30d",
-                "tiers": ["economy", "premium"],
-            }
-        ],
-        "keys": [
-            {
-                "alias": "chat-production",
-                "team": "production",
-                "owner": owner,
-                "environment": "production",
-                "max_budget": 30,
-                "soft_budget": 20,
-                "budget_duration": "30d",
-                "rpm_limit": 60,
-                "tpm_limit": 100000,
-            }
-        ],
-        "alerting": {
-            "channel": "slack",
-            "webhook_env": "SLACK_WEBHOOK_URL",
-            "types": ["budget_alerts"],
-            "threshold_seconds": 300,
-        },
-        "spend_logs": {"retention": "30d", "database_env": "DATABASE_URL"},
+        "teams": [{**team, "tiers": ["economy", "premium"]}],
+        "keys": [{**key, "max_budget": 10, "soft_budget": 5, "rpm_limit": 30, "tpm_limit": 60000}],
+        "alerting": dict(channel="slack", webhook_env="ALERTS_WEBHOOK", types=["budget_alerts"], threshold_seconds=120),
+        "spend_logs": dict(retention="14d", database_env="PROXY_DATABASE_URL"),
     }
 
 

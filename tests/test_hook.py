@@ -41,18 +41,24 @@ def test_serve_shows_both_languages_and_leaves_nothing_behind(tmp_path):
     port = _free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"http://127.0.0.1:{port}/"}
     command = [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}", "--no-livereload"]
-    with (tmp_path / "serve.log").open("wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        zh = _get(f"http://127.0.0.1:{port}/", timeout=90)
-        en = _get(f"http://127.0.0.1:{port}/en/", timeout=10)
+        # MkDocs says "Serving on …" once the first build (both languages) is in place.
+        deadline = time.monotonic() + 90
+        while "Serving on" not in log.read_text(encoding="utf-8", errors="replace"):
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.2)
+        pages = {}
+        for lang, path in (("zh", ""), ("en", "en/")):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=10) as response:
+                pages[lang] = response.read().decode("utf-8")
     finally:
         server.terminate()
         server.wait(timeout=30)
-    log_text = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
-    assert zh is not None and en is not None, log_text
-    assert 'lang="zh"' in zh and 'lang="en"' in en
-    assert "Traceback" not in log_text
+    assert 'lang="zh"' in pages["zh"] and 'lang="en"' in pages["en"]
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
 
 
 def test_a_failed_language_build_says_why_and_removes_its_work(tmp_path):
@@ -93,17 +99,6 @@ def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_
     assert not child.work.exists()
     assert hook._BUILDS == {}
     assert list(tmp_path.iterdir()) == []
-
-
-def _get(url: str, timeout: float) -> str | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode("utf-8")
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    return None
 
 
 def _free_port() -> int:
