@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+import html
 import json
+import os
 import random
 import string
+import struct
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from runbooks import cli
+from runbooks.checks import site_files as site_files_module
 from runbooks.checks.secrets import read_env_file, scan_secrets
 from runbooks.findings import Finding, Unreadable
 
@@ -48,8 +54,10 @@ def _jwt(rng: random.Random) -> str:
 
 
 def _private_key(rng: random.Random) -> str:
+    # A header and the first line of a key body, as a page or the search index holds it on one line.
     kind = rng.choice(["RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", "DSA ", ""])
-    return "-" * 5 + "BEGIN " + kind + "PRIVATE KEY" + "-" * 5
+    body = base64.b64encode(rng.randbytes(48)).decode()
+    return "-" * 5 + "BEGIN " + kind + "PRIVATE KEY" + "-" * 5 + " " + body
 
 
 def _litellm_key(rng: random.Random) -> str:
@@ -505,3 +513,411 @@ def test_a_missing_env_file_is_unreadable(tmp_path):
         scan_secrets(site_dir, tmp_path / "api_keys.env")
 
     assert [(f.reason, f.file) for f in caught.value.findings] == [("unreadable", str(tmp_path / "api_keys.env"))]
+
+
+# --- Every kind a LiteLLM team can leak, in every form a built page holds it.
+
+
+def _password(rng: random.Random) -> str:
+    # Letters, digits and a sign or two, as a password manager makes them.
+    return (
+        _pick(rng, ALNUM, 5)
+        + rng.choice("#%+=!@^~")
+        + _pick(rng, ALNUM, 6)
+        + rng.choice("#%+=!@^~")
+        + _pick(rng, ALNUM, 3)
+    )
+
+
+def _token(rng: random.Random, length: int = 40) -> str:
+    return _pick(rng, ALNUM, length)
+
+
+def _basic(rng: random.Random) -> str:
+    return base64.b64encode(f"ops-bot:{_password(rng)}".encode()).decode()
+
+
+@dataclass(frozen=True)
+class Written:
+    """A secret as a runbook writes it: the kind it must be reported as, the line, the value, the lexer of its block."""
+
+    kind: str
+    text: str
+    value: str
+    lexer: str = "bash"
+
+
+def _written(rng: random.Random) -> list[Written]:
+    pw, tok = _password(rng), _token(rng)
+    cases = [
+        Written("Password", f"账号：ops@team.example 密码：{pw}", pw, "text"),
+        Written("Password", f"共享账号 login: ops / password: {pw}", pw, "text"),
+        Written("Password in a curl command", f"curl -u ops:{pw} https://grafana.team.example/api/health", pw),
+        Written("Password in a URL", f"DATABASE_URL=postgresql://litellm:{pw}@db.internal:5432/litellm", pw),
+        Written("Password in a URL", f"REDIS_URL=redis://default:{pw}@cache.internal:6379/0", pw),
+        Written("Password in a URL", f"rediss://:{pw}@cache.internal:6380", pw),
+        Written("Password in a URL", f"https://ops:{pw}@grafana.team.example/dashboards", pw),
+    ]
+    upper = string.ascii_uppercase + string.digits
+    slack = f"T{_pick(rng, upper, 8)}/B{_pick(rng, upper, 10)}/{_token(rng, 24)}"
+    discord = f"{rng.randint(10**17, 10**18 - 1)}/{_pick(rng, KEY_CHARS, 68)}"
+    teams_id = "-".join(_pick(rng, HEX, n) for n in (8, 4, 4, 4, 12))
+    teams_token = _pick(rng, HEX, 32)
+    salt = "sk-" + _token(rng, 32)
+    cases += [
+        Written("Slack webhook URL", f"SLACK_WEBHOOK_URL=https://hooks.slack.com/services/{slack}", slack),
+        Written("Discord webhook URL", f'DISCORD_WEBHOOK_URL="https://discord.com/api/webhooks/{discord}"', discord),
+        Written(
+            "Microsoft Teams webhook URL",
+            f"MS_TEAMS_WEBHOOK_URL=https://team.webhook.office.com/webhookb2/{teams_id}@{teams_id}/IncomingWebhook/"
+            f"{teams_token}/{teams_id}",
+            teams_token,
+        ),
+        Written("LiteLLM UI password", f"UI_PASSWORD={pw}", pw),
+        Written("LiteLLM UI password", f'UI_PASSWORD: "{pw}"', pw, "yaml"),
+        Written("LiteLLM salt key", f"export LITELLM_SALT_KEY={salt}", salt),
+        Written("Secret assigned to a variable", f"LANGFUSE_SECRET_KEY={tok}", tok),
+        Written("Secret assigned to a variable", f"GRAFANA_API_TOKEN='{tok}'", tok),
+        Written("Secret assigned to a variable", f"SMTP_PASSWORD={pw}", pw),
+        Written("Secret assigned to a variable", f"  webhook_secret: {tok}", tok, "yaml"),
+    ]
+    basic = _basic(rng)
+    cases += [
+        Written("Basic credentials in an HTTP header", f'curl -H "Authorization: Basic {basic}" $URL', basic),
+        Written(HEADER_TOKEN, f'curl -H "Authorization: Token {tok}" $URL', tok),
+        Written(HEADER_TOKEN, f'curl -H "Authorization: Api-Token {tok}" $URL', tok),
+        Written(HEADER_TOKEN, f'curl -H "Authorization: {tok}" $URL', tok),
+        Written(HEADER_TOKEN, f'curl -H "Authorization: Bearer _{tok}" $URL', "_" + tok),
+        Written(HEADER_TOKEN, f'curl -H "Authorization: Bearer -{tok}" $URL', "-" + tok),
+        Written(HEADER_TOKEN, f'headers = {{"Authorization": "Bearer {tok}"}}', tok, "python"),
+        Written(HEADER_TOKEN, f"fetch(url, {{ headers: {{ 'x-api-key': '{tok}' }} }})", tok, "javascript"),
+        Written(HEADER_TOKEN, f"https://relay.team.example/?header=Authorization%3A%20Bearer%20{tok}", tok, "text"),
+        Written(HEADER_TOKEN, f"Authorization: Bearer%20{tok}", tok, "text"),
+    ]
+    gemini = "AQ." + _pick(rng, KEY_CHARS, 50)
+    cases.append(Written("Google API key", f"export GEMINI_API_KEY={gemini}", gemini))
+    return cases
+
+
+def _highlighted(text: str, lexer: str) -> str:
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+
+    return highlight(text, get_lexer_by_name(lexer), HtmlFormatter(cssclass="highlight"))
+
+
+# The five forms a line of a runbook takes in the built site.
+FORMS: dict[str, Callable[[Written], str]] = {
+    "html text": lambda w: f"<p>团队的配置：<code>{html.escape(w.text, quote=False)}</code></p>",
+    "html-escaped": lambda w: f"<p>{_html_escape(w.text)}</p>",
+    "attribute": lambda w: f'<button class="md-clipboard" data-clipboard-text="{html.escape(w.text)}">copy</button>',
+    "pygments": lambda w: _highlighted(w.text, w.lexer),
+    "search index": lambda w: json.dumps(
+        {"docs": [{"location": "ops/", "title": "运维", "text": f"<p><code>{html.escape(w.text)}</code></p>"}]}
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def written() -> list[Written]:
+    return _written(random.Random(SEED + 2))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_kind_a_team_leaks_is_found_in_every_form(tmp_path, written, form):
+    site_dir = tmp_path / "site"
+    files = {}
+    for index, case in enumerate(written):
+        relative = f"ops/{index:02d}/index.html" if form != "search index" else f"search/{index:02d}.json"
+        _write(site_dir, relative, ["<!doctype html>", FORMS[form](case), "</html>"])
+        files[f"site/{relative}"] = case
+
+    findings = scan_secrets(site_dir)
+
+    reported = {}
+    for finding in findings:
+        reported.setdefault(finding.file, []).append(finding.context.get("kind"))
+    wrong = {
+        f"{case.kind}: {case.text[:40]}": reported.get(file)
+        for file, case in files.items()
+        if reported.get(file) != [case.kind]
+    }
+    assert not wrong, f"{form}: {len(wrong)} of {len(files)} not reported as exactly their kind: {wrong}"
+    assert not _leaks(findings, [case.value for case in written])
+    for finding in findings:
+        assert not any(case.value[:5] in str(finding) for case in written), str(finding)
+
+
+# What documentation legitimately shows where these secrets go: none is a finding, in any form.
+def _shown_instead(rng: random.Random) -> list[Written]:
+    aws_id, aws_secret = "AKIA" + "IOSFODNN7" + "EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+    masked = "sk-" + _pick(rng, ALNUM, 6)
+    groq = "gsk_" + _pick(rng, ALNUM, 8)
+    lines = [
+        ("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "text"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----", "text"),
+        ("-----BEGIN PRIVATE KEY-----", "text"),
+        (f"LITELLM_MASTER_KEY={masked}****", "bash"),
+        (f"key: {groq}****…", "yaml"),
+        (f'curl -H "Authorization: Bearer {groq}****************" $URL', "bash"),
+        (f"OPENAI_API_KEY={masked}•••••••••••••", "bash"),
+        ('curl -H "Authorization: Bearer sk-TeamAdminKey123" $URL', "bash"),
+        ('curl -H "Authorization: Bearer sk-proxy-auth-123" $URL', "bash"),
+        ("LITELLM_MASTER_KEY=sk-1234", "bash"),
+        ('curl -H "Authorization: Bearer sk-12345678901234567890" $URL', "bash"),
+        ('api_key="sk-1234567890abcdef"', "python"),
+        (f"aws_access_key_id = {aws_id}", "ini"),
+        (f"aws_secret_access_key = {aws_secret}", "ini"),
+        (f'AWS_SECRET_ACCESS_KEY="{aws_secret}"', "bash"),
+        ('curl -H "Authorization: Bearer <token>" -H "Custom-Header: value" $URL', "bash"),
+        ("Authorization: Bearer &lt;token&gt; Custom-Header: value", "text"),
+        ("OPENAI_API_KEY=sk-...", "bash"),
+        ("OPENAI_API_KEY=$OPENAI_API_KEY", "bash"),
+        ('DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<dbname>"', "bash"),
+        ("DATABASE_URL=postgresql://user:password@localhost:5432/litellm", "bash"),
+        ("DATABASE_URL=postgres://llmproxy:dbpassword9090@db:5432/litellm", "bash"),
+        ("redis_password: os.environ/REDIS_PASSWORD", "yaml"),
+        ("REDIS_URL=redis://:${REDIS_PASSWORD}@redis:6379", "bash"),
+        ("UI_USERNAME=admin UI_PASSWORD=langchain", "bash"),
+        ("UI_PASSWORD=admin123", "bash"),
+        ("LITELLM_SALT_KEY=sk-XXXXXXXX", "bash"),
+        ("curl -u user:pass https://grafana.team.example", "bash"),
+        ('curl -u "$GRAFANA_USER:$GRAFANA_PASSWORD" https://grafana.team.example', "bash"),
+        ("SLACK_WEBHOOK_URL=https://hooks.slack.com/services/<>/<>/<>", "bash"),
+        ("SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "bash"),
+        ("账号：ops@team.example 密码：见 1Password 的 LiteLLM 条目", "text"),
+        ("密码：<在密码管理器里>", "text"),
+        ("login: admin / password: changeme", "text"),
+        ('headers = {"Authorization": f"Bearer {api_key}"}', "python"),
+        ("x-litellm-cache-key: 586bf3f3c1bf5aecb55bd9996494d3bbc69eb58397163add6d49537762a7548d", "text"),
+        ("api_key: Optional[str] = None", "python"),
+        ("GEMINI_API_KEY=AQ.Ab8RN6...", "bash"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "text"),
+    ]
+    return [Written("", text, "", lexer) for text, lexer in lines]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_what_documentation_shows_instead_is_not_reported(tmp_path, form):
+    site_dir = tmp_path / "site"
+    shown = _shown_instead(random.Random(SEED + 3))
+    for index, case in enumerate(shown):
+        relative = f"docs/{index:02d}/index.html" if form != "search index" else f"search/{index:02d}.json"
+        _write(site_dir, relative, ["<!doctype html>", *FORMS[form](case).split("\n"), "</html>"])
+
+    findings = scan_secrets(site_dir)
+
+    assert not findings, f"{form}: " + "; ".join(
+        f"{f}: {shown[int(f.file.split('/')[2].split('.')[0])].text[:60]}" for f in findings
+    )
+
+
+def test_each_finding_names_the_provider_of_the_key(tmp_path, corpus):
+    rng = random.Random(SEED + 4)
+    anthropic, deepseek = corpus["Anthropic API key"][0], corpus["DeepSeek API key"][0]
+    deepseek_alnum = _prefix("sk") + _pick(rng, string.ascii_lowercase + string.digits, 32)
+    site_dir = tmp_path / "site"
+    _write(
+        site_dir,
+        "index.html",
+        [
+            f'<code>curl -H "x-api-key: {anthropic}" -H "anthropic-version: 2023-06-01"</code>',
+            f'<code>curl -H "Authorization: Bearer {deepseek}" https://api.deepseek.com/v1/models</code>',
+            f"<code>DEEPSEEK_API_KEY={deepseek_alnum}  # DeepSeek</code>",
+            f"<code>deepseek:\n  api_key: {deepseek_alnum}</code>".replace("\n", " "),
+        ],
+    )
+
+    findings = scan_secrets(site_dir)
+
+    assert [(f.line, f.context["kind"]) for f in findings] == [
+        (1, "Anthropic API key"),
+        (2, "DeepSeek API key"),
+        (3, "DeepSeek API key"),
+        (4, "DeepSeek API key"),
+    ]
+
+
+def test_a_private_key_is_found_with_its_body_on_the_next_lines(tmp_path):
+    body = [base64.b64encode(random.Random(SEED + 5).randbytes(48)).decode() for _ in range(3)]
+    header = "-" * 5 + "BEGIN RSA PRIVATE KEY" + "-" * 5
+    site_dir = tmp_path / "site"
+    _write(
+        site_dir,
+        "index.html",
+        ["<pre><code>", header, *body, "-" * 5 + "END RSA PRIVATE KEY" + "-" * 5, "</code></pre>"],
+    )
+    _write(site_dir, "empty/index.html", ["<pre><code>", header, "...", "</code></pre>"])
+
+    findings = scan_secrets(site_dir)
+
+    assert [(f.file, f.line, f.context["kind"]) for f in findings] == [("site/index.html", 2, "Private Key")]
+
+
+# --- Every file is read, or the scan says it could not be.
+
+
+def test_a_file_with_a_nul_byte_is_still_scanned(tmp_path, corpus):
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    key = corpus["OpenAI project key"][0]
+    (site_dir / "index.html").write_bytes(b"<p>\0</p>\n<code>" + key.encode() + b"</code>\n")
+    (site_dir / "notes").write_bytes(b"written\0by a tool\n" + key.encode())
+    (site_dir / "utf16.txt").write_bytes(f"OPENAI_API_KEY={key}\n".encode("utf-16"))
+
+    findings = scan_secrets(site_dir)
+
+    assert [(f.file, f.context["kind"]) for f in findings] == [
+        ("site/index.html", "OpenAI project key"),
+        ("site/notes", "OpenAI project key"),
+        ("site/utf16.txt", "OpenAI project key"),
+    ]
+
+
+def _png(*chunks: tuple[bytes, bytes]) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\0\0"))
+    return b"\x89PNG\r\n\x1a\n" + header + b"".join(chunk(k, b) for k, b in chunks) + pixels + chunk(b"IEND", b"")
+
+
+def test_the_text_chunks_of_an_image_are_scanned(tmp_path, corpus):
+    site_dir = tmp_path / "site" / "assets" / "images"
+    site_dir.mkdir(parents=True)
+    keys = corpus["Google API key"][:3]
+    (site_dir / "text.png").write_bytes(_png((b"tEXt", b"Comment\0key " + keys[0].encode())))
+    (site_dir / "compressed.png").write_bytes(_png((b"zTXt", b"Comment\0\0" + zlib.compress(keys[1].encode()))))
+    itxt = b"Description\0\1\0en\0\0" + zlib.compress(f"GEMINI_API_KEY={keys[2]}".encode())
+    (site_dir / "international.png").write_bytes(_png((b"iTXt", itxt)))
+    (site_dir / "clean.png").write_bytes(_png((b"tEXt", b"Software\0Inkscape")))
+
+    findings = scan_secrets(tmp_path / "site", display_root=tmp_path)
+
+    assert sorted((f.file, f.context["kind"]) for f in findings) == [
+        ("site/assets/images/compressed.png", "Google API key"),
+        ("site/assets/images/international.png", "Google API key"),
+        ("site/assets/images/text.png", "Google API key"),
+    ]
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error_never_a_pass(tmp_path, monkeypatch, corpus):
+    site_dir = tmp_path / "site"
+    _write(site_dir, "index.html", [f"<p>{corpus['DeepSeek API key'][0]}</p>"])
+    _write(site_dir, "private/index.html", ["<p>nothing here, but who can tell</p>"])
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(site_files_module.os, "scandir", scandir)
+
+    with pytest.raises(Unreadable) as caught:
+        scan_secrets(site_dir)
+
+    assert sorted((f.reason, f.file) for f in caught.value.findings) == [
+        ("secret", "site/index.html"),
+        ("unreadable", "site/private"),
+    ]
+    assert "Permission denied" in str(caught.value)
+
+
+def test_the_command_exits_2_on_a_directory_that_cannot_be_listed(tmp_path, monkeypatch, capsys):
+    site_dir = tmp_path / "site"
+    _write(site_dir, "private/index.html", ["<p></p>"])
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(site_files_module.os, "scandir", scandir)
+    monkeypatch.setenv("RUNBOOKS_CACHE_DIR", str(tmp_path / "cache"))
+
+    assert cli.main(["scan-secrets", str(site_dir)]) == 2
+    assert "private" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory of mode 000; the test above fakes the fault")
+def test_a_directory_of_mode_000_is_an_error(tmp_path):
+    site_dir = tmp_path / "site"
+    _write(site_dir, "private/index.html", ["<p></p>"])
+    (site_dir / "private").chmod(0)
+    try:
+        with pytest.raises(Unreadable) as caught:
+            scan_secrets(site_dir)
+    finally:
+        (site_dir / "private").chmod(0o755)
+    assert [(f.reason, f.file) for f in caught.value.findings] == [("unreadable", "site/private")]
+
+
+def test_a_symlink_that_leaves_the_site_is_reported_not_followed(tmp_path, env_values):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keys.txt").write_text(f"OPENAI_API_KEY={env_values.openai}\n", encoding="utf-8")
+    site_dir = tmp_path / "site"
+    _write(site_dir, "index.html", ["<p>home</p>"])
+    (site_dir / "leak.txt").symlink_to(outside / "keys.txt")
+    (site_dir / "shared").symlink_to(outside, target_is_directory=True)
+    (site_dir / "home.html").symlink_to(site_dir / "index.html")  # inside the site: read where it is
+
+    findings = scan_secrets(site_dir)
+
+    assert [(f.reason, f.file) for f in findings] == [
+        ("outside_link", "site/leak.txt"),
+        ("outside_link", "site/shared"),
+    ]
+    assert all("not followed" in f.message for f in findings)
+
+
+def test_a_dangling_symlink_and_a_fifo_are_unreadable(tmp_path):
+    site_dir = tmp_path / "site"
+    _write(site_dir, "index.html", ["<p>home</p>"])
+    (site_dir / "gone.html").symlink_to(site_dir / "missing.html")
+    os.mkfifo(site_dir / "pipe")  # reading it would block the scan forever
+
+    with pytest.raises(Unreadable) as caught:
+        scan_secrets(site_dir)
+
+    assert [(f.reason, f.file) for f in caught.value.findings] == [
+        ("unreadable", "site/gone.html"),
+        ("unreadable", "site/pipe"),
+    ]
+
+
+def test_a_gz_bomb_is_an_error_naming_the_file(tmp_path, corpus):
+    site_dir = tmp_path / "site"
+    _write(site_dir, "index.html", [f"<p>{corpus['DeepSeek API key'][0]}</p>"])
+    # 80 MiB of zeros, 80 KiB compressed: more than the scan expands (64 MiB).
+    (site_dir / "sitemap.xml.gz").write_bytes(gzip.compress(bytes(80 * 2**20), compresslevel=9))
+
+    with pytest.raises(Unreadable) as caught:
+        scan_secrets(site_dir)
+
+    assert sorted((f.reason, f.file) for f in caught.value.findings) == [
+        ("secret", "site/index.html"),
+        ("unreadable", "site/sitemap.xml.gz"),
+    ]
+    assert "decompression bomb" in str(caught.value)
+
+
+def test_a_gz_within_the_cap_is_read_whole(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(site_files_module, "MAX_TEXT_BYTES", 2**20)
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    key = corpus["Google API key"][0]
+    (site_dir / "a.txt.gz").write_bytes(gzip.compress(b"x\n" * 400_000 + key.encode()))
+    (site_dir / "b.txt.gz").write_bytes(gzip.compress(b"x\n" * 600_000 + key.encode()))
+
+    with pytest.raises(Unreadable) as caught:
+        scan_secrets(site_dir)
+
+    assert sorted((f.reason, f.file) for f in caught.value.findings) == [
+        ("secret", "site/a.txt.gz"),
+        ("unreadable", "site/b.txt.gz"),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runbooks.checks.site_files import reader_texts, site_files, site_text
+from runbooks.checks.site_files import SiteProblem, reader_texts, site_files, site_text
 from runbooks.findings import Finding, Unreadable, display_path, dotted
 from runbooks.loader import Dataset
 from runbooks.visibility import Fact, internal_values, normalize
@@ -26,7 +26,8 @@ def check_public(site_dir: Path, dataset: Dataset, *, display_root: Path | None 
         raise Unreadable([Finding("unreadable", f"site directory {reason}", display_path(site_dir, root))])
     secrets = internal_values(dataset)
     findings: list[Finding] = []
-    for path in site_files(site_dir):
+    problems: list[SiteProblem] = []
+    for path in site_files(site_dir, problems):
         try:
             text = site_text(path)
         except OSError as exc:
@@ -38,6 +39,7 @@ def check_public(site_dir: Path, dataset: Dataset, *, display_root: Path | None 
         for value, fact in secrets.items():
             if value in whole:
                 findings.append(_finding(fact, value, display_path(path, root), _line_of(text, value), dataset))
+    findings += [Finding(p.reason, p.message, f"{display_path(p.path.parent, root)}/{p.path.name}") for p in problems]
     return findings
 
 
