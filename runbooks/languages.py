@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
+
+from runbooks import engine
+from runbooks.publish import SYSTEM_FAULT, WorkDir, remove_stale, system_fault
 
 
 class LanguageBuildError(Exception):
@@ -22,11 +23,14 @@ class LanguageBuild:
 
     The directory sits beside the site, not inside it, because the default language's build cleans
     its site directory when it starts; moving the result into place is then a rename on one filesystem.
+    It is a work directory of runbooks.publish: locked while the child runs, so a build killed meanwhile
+    leaves a directory the next one removes.
     """
 
     lang: str
     process: subprocess.Popen[bytes]
     work: Path
+    lock: WorkDir | None = None
 
     @property
     def output(self) -> Path:
@@ -38,6 +42,9 @@ class LanguageBuild:
         try:
             if self.process.wait() != 0:
                 text = self.output.read_text(encoding="utf-8", errors="replace").strip()
+                fault = system_fault(text, self.work)
+                if fault:  # a full disk or a read-only directory: one line, which the parent build reports as such
+                    raise LanguageBuildError(f"the {self.lang} build {SYSTEM_FAULT}{fault}")
                 raise LanguageBuildError(f"the {self.lang} build failed:\n{text}")
             target = site_dir / self.lang
             shutil.rmtree(target, ignore_errors=True)
@@ -57,7 +64,11 @@ class LanguageBuild:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if self.lock is not None:
+            self.lock.remove()
+            self.lock = None
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
 
 
 def start(
@@ -76,8 +87,10 @@ def start(
     Its output is kept in a file (a pipe nobody reads while the default language builds could fill and block it).
     """
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{lang}-", dir=site_dir.parent))
-    command = [sys.executable, "-m", "mkdocs", "build", "--quiet", "--config-file", str(config_file)]
+    remove_stale(site_dir.parent, f"{site_dir.name}-{lang}")  # left by builds that were killed
+    lock = WorkDir.create(site_dir.parent, f"{site_dir.name}-{lang}")
+    work = lock.path
+    command = engine.command("build", "--quiet", *engine.config_args(config_file))
     command += ["--site-dir", str(work / "site"), *(["--strict"] if strict else [])]
     env = {
         **os.environ,
@@ -89,9 +102,15 @@ def start(
     try:
         with (work / "build.log").open("wb") as output:
             process = subprocess.Popen(
-                command, cwd=config_file.parent, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
+                command,
+                cwd=config_file.parent,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                pass_fds=(lock.fd,),  # the child keeps the directory locked even if this process is killed
             )
     except OSError:
-        shutil.rmtree(work, ignore_errors=True)
+        lock.remove()
         raise
-    return LanguageBuild(lang, process, work)
+    return LanguageBuild(lang, process, work, lock)

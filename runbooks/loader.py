@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import stat
 import types
 import typing
 from collections.abc import Iterable
@@ -12,16 +15,28 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
 
 from runbooks.findings import DataError, Finding, Unreadable, display_path
 from runbooks.findings import YamlPath as Path
-from runbooks.rules import cost_rules, cross_rules, price_rules
-from runbooks.schema import PricesFile, ProvidersFile, TeamFile
-from runbooks.yaml_lines import fast_data, fast_tree
+from runbooks.rules import cost_rules, cross_rules, observation_rules, price_rules
+from runbooks.schema import ObservationsFile, PricesFile, ProvidersFile, ProxyErrorsFile, TeamFile
+from runbooks.yaml_lines import ShapeError, check_shape, fast_data, fast_tree
 
-FILES = {"providers": "providers.yaml", "team": "team.yaml", "prices": "prices.yaml"}
+FILES = {
+    "providers": "providers.yaml",
+    "team": "team.yaml",
+    "prices": "prices.yaml",
+    "proxy_errors": "proxy_errors.yaml",
+    "observations": "observations.yaml",
+}
 """The data files, by the key the schema uses for them, relative to the data directory."""
+
+OPTIONAL_FILES = frozenset({"proxy_errors", "observations"})
+"""Files a data directory may lack: without observations nothing is claimed as observed through the proxy."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,10 @@ class Dataset:
     team: TeamFile
     prices: PricesFile | None = None
     """LiteLLM's prices of the documented models (data/prices.yaml); None only when loaded with prices=False."""
+    proxy_errors: ProxyErrorsFile | None = None
+    """The proxy's own errors (data/proxy_errors.yaml), if the data directory has them."""
+    observations: ObservationsFile | None = None
+    """What `make observe` saw through the real proxy (data/observations.yaml), if recorded."""
     sources: dict[str, _Source] = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, file_key: str, path: Path) -> tuple[str, int]:
@@ -55,29 +74,47 @@ class _Source:
         return self._tree
 
 
-def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None = None, prices: bool = True) -> Dataset:
+def load(
+    data_dir: FsPath | str = "data",
+    *,
+    display_root: FsPath | str | None = None,
+    prices: bool = True,
+    observations: bool = True,
+) -> Dataset:
     """Load and validate every data file in `data_dir`; raise DataError listing all problems found.
 
     Raises Unreadable, naming the file, when a data file is missing or is not YAML.
 
-    With `prices=False` the price snapshot is neither read nor checked (sync-prices rewrites it).
+    With `prices=False` the price snapshot is neither read nor checked (sync-prices rewrites it), and with
+    `observations=False` neither are the observations (`make observe` rewrites them).
     """
     data_dir = FsPath(data_dir)
     root = FsPath(display_root) if display_root is not None else data_dir.parent
     sources: dict[str, _Source] = {}
     data: dict[str, Any] = {}
     for key, filename in FILES.items():
-        if key == "prices" and not prices:
+        if (key == "prices" and not prices) or (key == "observations" and not observations):
             continue
-        name = display_path(data_dir / filename, root)
+        if key in OPTIONAL_FILES and not (data_dir / filename).exists():
+            continue
+        name = _display_name(data_dir / filename, root)
         source = sources[key] = _Source(name, read_text(data_dir / filename, name))
-        data[key] = fast_data(source.text)
+        try:
+            data[key] = fast_data(source.text)
+        except ShapeError as exc:
+            raise Unreadable([_shape_problem(name, exc)]) from None
         if not isinstance(data[key], dict):  # not for the fast reader, or not a mapping: ruamel says what it is
             data[key] = _plain(source.tree())
 
     problems: list[Finding] = []
     models: dict[str, Any] = {}
-    schemas: dict[str, type[BaseModel]] = {"providers": ProvidersFile, "team": TeamFile, "prices": PricesFile}
+    schemas: dict[str, type[BaseModel]] = {
+        "providers": ProvidersFile,
+        "team": TeamFile,
+        "prices": PricesFile,
+        "proxy_errors": ProxyErrorsFile,
+        "observations": ObservationsFile,
+    }
     for key, schema in schemas.items():
         if key not in data:
             continue
@@ -100,9 +137,27 @@ def load(data_dir: FsPath | str = "data", *, display_root: FsPath | str | None =
         problems = located(cost_rules(models["team"]))
         if "prices" in models:
             problems += located(price_rules(models["providers"], models["prices"], sources["prices"].name))
+        problems += located(
+            observation_rules(models["providers"], models.get("proxy_errors"), models.get("observations"))
+        )
     if problems:
         raise DataError(problems)
-    return Dataset(providers=models["providers"], team=models["team"], prices=models.get("prices"), sources=sources)
+    return Dataset(
+        providers=models["providers"],
+        team=models["team"],
+        prices=models.get("prices"),
+        proxy_errors=models.get("proxy_errors"),
+        observations=models.get("observations"),
+        sources=sources,
+    )
+
+
+def _display_name(file: FsPath, root: FsPath) -> str:
+    """How messages name a data file; as given when it cannot be resolved (a loop of symbolic links)."""
+    try:
+        return display_path(file, root)
+    except (RuntimeError, OSError):
+        return str(file)
 
 
 def read_yaml(file: FsPath, name: str | None = None) -> Any:
@@ -112,32 +167,135 @@ def read_yaml(file: FsPath, name: str | None = None) -> Any:
 
 
 def read_text(file: FsPath, name: str) -> str:
-    """The text of a YAML file; raise Unreadable naming the file if it cannot be read."""
+    """The text of a YAML file; raise Unreadable naming the file (and the line of a byte that is not UTF-8)."""
     try:
-        return file.read_text(encoding="utf-8")
+        # A FIFO or a device would block or never end: only a regular file is read (symlinks are followed).
+        if not stat.S_ISREG(os.stat(file).st_mode):
+            raise Unreadable([_unreadable(name, "cannot be read: it is not a regular file")])
+        data = file.read_bytes()
     except FileNotFoundError:
         raise Unreadable([_unreadable(name, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Unreadable([_unreadable(name, f"cannot be read: {exc}")]) from None
+    except OSError as exc:
+        raise Unreadable([_unreadable(name, f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(data, exc.start)
+        message = f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {column} ({exc.reason})"
+        raise Unreadable([_unreadable(name, message + "; save the file as UTF-8", line, column)]) from None
+    # As text mode reads it: every line break becomes "\n".
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_column(data: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte `offset` of `data`."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", errors="replace")) + 1
 
 
 def parse_yaml(text: str, name: str) -> Any:
-    """Parse the YAML text of file `name` keeping line numbers; raise Unreadable if that fails."""
-    tree = fast_tree(text)
+    """Parse the YAML text of file `name` keeping line numbers; raise Unreadable if that fails.
+
+    A document nested deeper than the readers allow, or whose aliases expand too far, is refused
+    (runbooks.yaml_lines.MAX_DEPTH, MAX_ALIASED_NODES), as is a key written twice in one mapping.
+    """
     try:
+        tree = fast_tree(text)
         if tree is None:
-            tree = YAML(typ="rt").load(text)
+            check_shape(text)
+            tree = _ruamel().load(text)
+    except ShapeError as exc:
+        raise Unreadable([_shape_problem(name, exc)]) from None
+    except _DuplicateKey as exc:
+        message = f"duplicate key {exc.key} at line {exc.line}: it is already set at line {exc.first}"
+        message += "; a mapping holds each key once, so keep one of them"
+        raise Unreadable([_unreadable(name, message, exc.line, exc.column)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, None)
         reason = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         at = f" (line {line}, column {column})" if mark else ""
         raise Unreadable([_unreadable(name, f"YAML syntax error: {reason}{at}", line, column)]) from None
+    except ReaderError as exc:
+        raise Unreadable([_reader_problem(name, text, exc)]) from None
     except YAMLError as exc:
         raise Unreadable([_unreadable(name, f"YAML syntax error: {exc}")]) from None
+    except RecursionError:  # not expected within MAX_DEPTH; still one line rather than a traceback
+        raise Unreadable([_unreadable(name, "YAML nested too deeply to be read")]) from None
     if not isinstance(tree, CommentedMap):
         raise Unreadable([_unreadable(name, "the file must hold a mapping at its top level", 1)])
     return tree
+
+
+def _shape_problem(name: str, exc: ShapeError) -> Finding:
+    return _unreadable(name, f"{exc.message} (line {exc.line}, column {exc.column})", exc.line, exc.column)
+
+
+def _reader_problem(name: str, text: str, exc: ReaderError) -> Finding:
+    """A character YAML does not allow (NUL, other control characters), at its line and column."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+    if exc.character == 0:
+        what += " (NUL)"
+    message = f"the character {what} at line {line}, column {column} is not allowed in YAML"
+    return _unreadable(name, message + " (only tabs, line breaks and printable characters are)", line, column)
+
+
+class _DuplicateKey(Exception):
+    """A key written twice in one mapping: the key as shown, where it is repeated and where it was first set."""
+
+    def __init__(self, key: str, line: int, column: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.column, self.first = key, line, column, first
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, with two changes: a short duplicate-key error, and no impossible dates.
+
+    ruamel's duplicate-key message quotes both values in full (thousands of characters for a provider);
+    ours names the key and both lines. A plain scalar shaped like a date that no calendar has
+    (2026-13-45) is text, as the fast reader makes it, so the schema reports it at its YAML path.
+    """
+
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        """Return True if `key` is new in `mapping`; raise _DuplicateKey if it is already there."""
+        if key not in mapping:
+            return True
+        first = _first_line(node, key_node, mapping, key)
+        shown = repr(str(key)) if len(str(key)) <= 60 else repr(str(key)[:57] + "...")
+        raise _DuplicateKey(shown, key_node.start_mark.line + 1, key_node.start_mark.column + 1, first)
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        """A date or time as ruamel makes it; the scalar's text when it names no real day or time."""
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return node.value
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _first_line(node: Any, key_node: Any, mapping: Any, key: Any) -> int:
+    """The 1-based line where `key`, repeated at `key_node`, was first written in the mapping `node`."""
+    written = getattr(mapping, "lc", None) and mapping.lc.data.get(key)
+    if written:
+        return written[0] + 1
+    for other, _ in node.value:
+        if other is key_node:
+            break
+        if isinstance(other, ScalarNode) and (other.tag, other.value) == (key_node.tag, key_node.value):
+            return other.start_mark.line + 1
+    return node.start_mark.line + 1
+
+
+def _ruamel() -> YAML:
+    """A round-trip YAML reader with our constructor."""
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
 
 
 def _unreadable(name: str, message: str, line: int = 0, column: int | None = None) -> Finding:
@@ -171,6 +329,8 @@ def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Finding
         message = f"'{err['input']}' does not match the expected form {err['ctx']['pattern']}"
     elif kind == "value_error":
         message = str(err["ctx"]["error"])
+    elif kind == "date_type" and isinstance(err["input"], str):
+        message = _not_a_date(err["input"])
     else:
         message = err["msg"][0].lower() + err["msg"][1:]
     if kind == "extra_forbidden":
@@ -178,6 +338,15 @@ def _problem(file: str, tree: Any, err: Any, schema: type[BaseModel]) -> Finding
         if parent:
             message += f" (allowed here: {', '.join(parent)})"
     return Finding("invalid_data", message, file, line_of(tree, loc), path=loc)
+
+
+def _not_a_date(value: str) -> str:
+    """Why the text `value`, where a date belongs, is none (YAML makes 2026-13-45 text: no such day exists)."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        return f"'{value}' is not a valid date: {exc}; write a day that exists, as YYYY-MM-DD"
+    return f"'{value}' is quoted text, not a valid date; write it without quotes"
 
 
 def _allowed_keys(schema: type[BaseModel], path: Path) -> list[str]:
