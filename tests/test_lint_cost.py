@@ -30,6 +30,7 @@ CASES = [
     ("too_many_retries.yaml", {"unbounded_retries"}),
     ("cheap_only.yaml", {"no_budget", "unbounded_retries"}),
     ("include/config.yaml", {"unbounded_expensive_model"}),
+    ("billing_retried.yaml", {"billing_errors_retried"}),
 ]
 
 

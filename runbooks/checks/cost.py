@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from runbooks.findings import Finding, Severity
 from runbooks.loader import Dataset
 from runbooks.proxy_config import Placed, ProxyConfig, key_line, read_proxy_config, text
+from runbooks.schema import observation_key
 
 ENFORCING_STRATEGIES = frozenset({"usage-based-routing", "usage-based-routing-v2"})
 """Routing strategies under which the router refuses a deployment over its rpm and tpm (litellm/router_strategy/
@@ -20,6 +22,28 @@ DEFAULT_RETRIES = 2
 
 MAX_RETRIES = 3
 """More retries than this multiply the cost of a failing expensive request for little gain."""
+
+RETRY_FIELDS = {
+    "RateLimitError": "RateLimitErrorRetries",
+    "BadRequestError": "BadRequestErrorRetries",
+    "PaymentRequiredError": "BadRequestErrorRetries",
+    "AuthenticationError": "AuthenticationErrorRetries",
+}
+"""The RetryPolicy field (litellm/types/router.py) that decides the retries of each exception class LiteLLM raises;
+PaymentRequiredError is a BadRequestError (litellm/exceptions.py), which the policy looks up by class."""
+
+EXCEPTION_OF_STATUS = {429: "RateLimitError", 401: "AuthenticationError", 402: "PaymentRequiredError"}
+"""The class LiteLLM raises for a provider's status when no observation names it (other 4xx: BadRequestError)."""
+
+RETRIED_WITHOUT_POLICY = frozenset({"RateLimitError"})
+"""Classes the router retries num_retries times without a retry_policy; for the others it checks
+litellm.should_retry(status), which refuses 400, 401 and 402 (litellm/router.py, should_retry_this_error)."""
+
+SDK_RETRYING_PREFIXES = frozenset({"zai"})
+"""Prefixes whose deployments LiteLLM calls through an OpenAI SDK client that keeps the SDK's own 2 retries of a
+429 unless `allowed_openai_params` lets the router's max_retries through (`make observe` counted 3 requests)."""
+
+_RAISED = re.compile(r"litellm\.(\w+Error)\b")
 
 ALL_MODELS = frozenset({"*", "all-proxy-models"})
 """Entries of a key's `models` that LiteLLM reads as every model (SpecialModelNames in litellm/proxy/_types.py)."""
@@ -38,6 +62,7 @@ def lint_cost(
         *lint.no_budget(),
         *lint.expensive_models_open_to_all_keys(),
         *lint.unbounded_retries(),
+        *lint.billing_errors_retried(dataset),
     ]
 
 
@@ -200,6 +225,76 @@ class _Lint:
             key = "router_settings.num_retries"
             findings.append(self.finding("unbounded_retries", message, self.proxy.main, 1, key=key))
         return findings
+
+    def billing_errors_retried(self, dataset: Dataset) -> list[Finding]:
+        """Billing errors the router (or the OpenAI SDK inside LiteLLM) would send to the provider again."""
+        billing = _billing_errors(dataset)
+        if not billing:
+            return []
+        policy, placed, line = self.setting("router_settings", "retry_policy")
+        policy = policy if isinstance(policy, CommentedMap) else CommentedMap()
+        router_retries = self._num_retries()
+        findings = []
+        for exception, examples in sorted(billing.items()):
+            field = RETRY_FIELDS.get(exception, "BadRequestErrorRetries")
+            value = policy.get(field, policy.get("DefaultRetries"))
+            if isinstance(value, int) and not isinstance(value, bool):
+                retries = value
+            else:
+                retries = router_retries if exception in RETRIED_WITHOUT_POLICY else 0
+            if retries <= 0:
+                continue
+            key = f"router_settings.retry_policy.{field}"
+            where_line = key_line(policy, field, line) if field in policy else line
+            message = (
+                f"billing errors arrive as {exception} ({', '.join(examples[:3])}) and are retried {retries} time(s), "
+                f"so each is sent {retries + 1} times though no retry can succeed; set {key}: 0"
+            )
+            where = placed or self.proxy.main
+            findings.append(self.finding("billing_errors_retried", message, where, where_line, key=key))
+        sdk_billing = [e for e in billing.get("RateLimitError", []) if e.split(" ", 1)[0] in SDK_RETRYING_PREFIXES]
+        for entry in self.proxy.items("model_list"):
+            if not isinstance(entry.node, CommentedMap):
+                continue
+            model = text(_params(entry).get("model"))
+            prefix = model.split("/", 1)[0]
+            allowed = _params(entry).get("allowed_openai_params")
+            passes = isinstance(allowed, CommentedSeq) and "max_retries" in [text(a) for a in allowed]
+            examples = [e for e in sdk_billing if e.startswith(prefix + " ")]
+            if prefix not in SDK_RETRYING_PREFIXES or passes or not examples:
+                continue
+            name = text(entry.node.get("model_name"))
+            message = (
+                f"'{name}' ({model}): the OpenAI SDK inside LiteLLM retries a 429 twice more whatever the router "
+                f"does, so a billing error such as {examples[0].split(' ', 1)[1]} reaches the provider 3 times; "
+                "add allowed_openai_params: [max_retries] to its litellm_params"
+            )
+            at = key_line(entry.node, "model_name", entry.line)
+            findings.append(self.finding("billing_errors_retried", message, entry, at, model_name=name))
+        return findings
+
+    def _num_retries(self) -> int:
+        for section in ("router_settings", "litellm_settings"):
+            value, _, _ = self.setting(section, "num_retries")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return DEFAULT_RETRIES
+
+
+def _billing_errors(dataset: Dataset) -> dict[str, list[str]]:
+    """The documented billing errors by the exception class LiteLLM raises for them: `prefix code` examples."""
+    observed = dataset.observations.errors if dataset.observations else {}
+    out: dict[str, list[str]] = {}
+    for pid, provider in dataset.providers.providers.items():
+        for err in provider.errors:
+            if not err.billing:
+                continue
+            obs = observed.get(observation_key(pid, err.code))
+            raised = _RAISED.findall(obs.member.message) if obs and obs.member else []
+            status = err.status or 0
+            exception = raised[0] if raised else EXCEPTION_OF_STATUS.get(status, "BadRequestError")
+            out.setdefault(exception, []).append(f"{provider.litellm_prefix} {err.code}")
+    return out
 
 
 def _params(entry: Placed) -> CommentedMap:
