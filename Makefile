@@ -2,7 +2,22 @@
 # Every target creates .venv from the pinned requirements first if it is missing or stale.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+# The site generator: mkdocs (MkDocs 1.6.1, the pinned default, in .venv) or properdocs (ProperDocs, the
+# maintained continuation of MkDocs 1.x, in .venv-properdocs without the mkdocs package). One command:
+# `make test ENGINE=properdocs`; for good: change this line. See README, "MkDocs or ProperDocs".
+ENGINE ?= mkdocs
+ifeq ($(ENGINE),properdocs)
+VENV         := .venv-properdocs
+REQUIREMENTS := requirements-properdocs.txt
+# Everything is pinned there; mkdocs-material's dependency on mkdocs is the one left out on purpose.
+PIP_OPTIONS  := --no-deps
+else ifeq ($(ENGINE),mkdocs)
+VENV         := .venv
+REQUIREMENTS := requirements-dev.txt
+PIP_OPTIONS  :=
+else
+$(error ENGINE must be mkdocs or properdocs, not '$(ENGINE)')
+endif
 PY     := $(VENV)/bin/python
 
 export NO_MKDOCS_2_WARNING := 1
@@ -14,14 +29,16 @@ LITELLM_PY    := $(LITELLM_VENV)/bin/python
 LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint bench clean verify-live chromium screenshots
+.PHONY: help serve site public validate check check-config lint-cost sync-prices test lint bench clean verify-live observe chromium screenshots
+.PHONY: sync-litellm
+.PHONY: schemas test-properdocs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt $(REQUIREMENTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_OPTIONS) -r $(REQUIREMENTS)
 	@touch $@
 
 $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
@@ -32,7 +49,7 @@ $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
 	@touch $@
 
 serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
-	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+	$(PY) -m $(ENGINE) serve --config-file mkdocs.yml --dev-addr 127.0.0.1:8000
 
 site: $(STAMP) ## Build, gate and publish the team's internal site (every fact, noindex) into site/
 	$(PY) -m runbooks build --audience internal --site-dir site
@@ -55,15 +72,27 @@ lint-cost: $(STAMP) ## Warn about cost risks in data/litellm/config.yaml (no rpm
 sync-prices: $(LITELLM_STAMP) ## Refresh data/prices.yaml from the pinned LiteLLM's price map
 	$(LITELLM_PY) -m runbooks sync-prices
 
+sync-litellm: $(LITELLM_STAMP) ## Regenerate runbooks/litellm_tables.py (providers, model names) from the pinned LiteLLM
+	$(LITELLM_PY) scripts/sync-litellm-tables
+
 lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(STAMP) lint chromium ## Run the linter and the whole test suite, browser tests included (builds the site once)
+test: $(STAMP) lint chromium ## Run the linter and the whole test suite, browser tests included (the real site is built once per audience)
 	$(PY) -m pytest
 
-verify-live: $(LITELLM_STAMP) ## Run the after-recharge smoke test as the page shows it against a real LiteLLM proxy
+test-properdocs: ## Run `make test` built with ProperDocs instead of MkDocs (.venv-properdocs, no mkdocs installed)
+	$(MAKE) test ENGINE=properdocs
+
+schemas: $(STAMP) ## Regenerate the editors' JSON Schemas of data/*.yaml (schemas/) from runbooks/schema.py
+	$(PY) -m runbooks.data_schemas
+
+verify-live: $(LITELLM_STAMP) ## Smoke-test as the page shows it and observe every documented error again, through a real LiteLLM proxy
 	$(LITELLM_PY) -m pytest tests/live
+
+observe: $(LITELLM_STAMP) ## Observe every documented error through the pinned LiteLLM proxy; writes data/observations.yaml
+	$(LITELLM_PY) -m runbooks observe
 
 chromium: ## Check for Debian's Chromium and CJK fonts (the browser tests need them); install them as root
 	@scripts/ensure-chromium

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -12,10 +13,11 @@ from urllib.parse import urlsplit
 import jinja2
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from runbooks import answers, languages, output
+from runbooks import answers, languages, output, publish
 from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
@@ -35,6 +37,7 @@ log = logging.getLogger("mkdocs.hooks.runbook_pages")
 def on_startup(*, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
     """Note whether this process builds once and exits (`mkdocs build`), or rebuilds on every edit (`serve`)."""
     _PROCESS.one_shot = command != "serve"
+    _SERVING.dirty = dirty
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -59,6 +62,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         gc.freeze()
     run = _BUILDS[id(config)] = _Build(site, lang, _site_url(config, lang))
     config.nav = site.nav(lang)
+    _set_languages(config, site, lang)
     if lang == LANGUAGES[0]:
         for other in LANGUAGES[1:]:
             run.others.append(
@@ -90,16 +94,14 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object) -> dict:
-    """Point the language switcher and the hreflang links at this page in every language; add its JSON-LD."""
+    """Point the language switcher at this page in every language; add its JSON-LD."""
     run = _BUILDS[id(config)]
     # Absolute paths: MkDocs' `url` filter cannot express a relative link that leaves the build's root.
     root = _site_root(config, run.lang)
     for alternate in config.extra.get("alternate", []):
-        prefix = "" if alternate["lang"] == LANGUAGES[0] else f"{alternate['lang']}/"
-        alternate["link"] = root + prefix + page.url
+        alternate["link"] = root + _language_prefix(alternate["lang"]) + page.url
     ours = run.site.page_at(page.file.src_uri)
     if ours is not None:
-        page.meta["hreflang"] = answers.alternates(ours, run.site_url)
         jsonld = answers.faq_jsonld(ours, run.site, run.lang, run.site_url)
         if jsonld is not None:
             page.meta["jsonld"] = answers.script_json(jsonld)
@@ -142,6 +144,82 @@ def on_build_error(error: Exception) -> None:
 
 
 # -------------------------------------------------------------------------------------------------
+# Serving: a rebuild that fails leaves the last good site served
+# -------------------------------------------------------------------------------------------------
+# MkDocs 1.6.1's server holds every request while the version it wants to show is newer than the one it
+# shows, and a failed rebuild leaves it so until a rebuild succeeds: pages stop loading. A build that
+# fails after cleaning the site directory also leaves half a site. So after the first build, each
+# rebuild writes into a work directory beside the served site and is switched in, in one atomic step,
+# only once it has succeeded. Meanwhile the served site is whole, so requests need not wait: the
+# server is told to show what it has, and the new version once it is in place (browsers reload then).
+
+
+def on_serve(server: LiveReloadServer, config: MkDocsConfig, builder: Callable[..., None]) -> LiveReloadServer:
+    """Make each rebuild of `mkdocs serve` replace the served site only if it succeeds, and never hold requests."""
+    rebuild, served = server.builder, Path(server.root)
+    logging.getLogger("mkdocs.livereload").addFilter(_no_false_reload)
+
+    def build_or_keep() -> None:
+        work = None
+        if not _SERVING.dirty:  # a dirty rebuild writes only what changed: into the served site, as MkDocs does
+            try:
+                work = publish.WorkDir.create(served.parent, served.name)
+            except OSError as exc:
+                log.warning("rebuilding in place: no work directory beside the site (%s)", publish.describe(exc))
+        _SERVING.next = work.path / served.name if work else None
+        new_version = _want_version(server, None) if work else None  # serve the whole old site while building
+        try:
+            rebuild()
+            if work:
+                publish.switch(work.path / served.name, served, work.path / publish.PREVIOUS)
+            if new_version is not None:
+                _want_version(server, new_version)
+        except (Exception, SystemExit) as exc:  # MkDocs aborts with SystemExit after logging the build's error
+            if not isinstance(exc, SystemExit):
+                log.error("the rebuild failed: %s", exc, exc_info=not isinstance(exc, OSError))
+            if _want_version(server, None) is not None:
+                _SERVING.quiet_reload = True
+            log.error("not rebuilt: the last good version stays served; it updates once the error above is fixed")
+        finally:
+            _SERVING.next = None
+            if work:
+                work.remove()
+
+    server.builder = build_or_keep
+    return server
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    """In a rebuild of `mkdocs serve`, write the site into the work directory that replaces the served one."""
+    if _SERVING.next is not None:
+        config.site_dir = str(_SERVING.next)
+
+
+def _want_version(server: LiveReloadServer, version: int | None) -> int | None:
+    """Make the server show `version` (None: the one it shows now); return the version it wanted before.
+
+    Requests wait while the wanted version is ahead of the shown one; browsers reload when the shown
+    one moves on. None, and nothing done, on a server without these (another MkDocs than 1.6).
+    """
+    condition = getattr(server, "_epoch_cond", None)
+    if condition is None or not hasattr(server, "_visible_epoch") or not hasattr(server, "_wanted_epoch"):
+        return None
+    with condition:
+        before = server._wanted_epoch
+        server._wanted_epoch = server._visible_epoch if version is None else version
+        condition.notify_all()
+    return before
+
+
+def _no_false_reload(record: logging.LogRecord) -> bool:
+    """Drop the server's "Reloading browsers" after a failed rebuild: no browser reloads then."""
+    if _SERVING.quiet_reload and record.getMessage().endswith("Reloading browsers"):
+        _SERVING.quiet_reload = False
+        return False
+    return True
+
+
+# -------------------------------------------------------------------------------------------------
 # Helpers
 # -------------------------------------------------------------------------------------------------
 
@@ -151,6 +229,25 @@ def _language(config: MkDocsConfig) -> str:
     if lang not in LANGUAGES:
         raise PluginError(f"theme.language is '{lang}'; the runbooks are written in {', '.join(LANGUAGES)}")
     return lang
+
+
+def _set_languages(config: MkDocsConfig, site: Site, lang: str) -> None:
+    """The language switcher, the reader's settings and the footer for a build in `lang`.
+
+    Until a page points the switcher at itself (`on_page_context`), its links lead to each
+    language's home under the site's own path, so pages built before any other (404.html) work
+    under a sub-path too. The theme keeps settings such as the colour scheme per `extra.scope`:
+    the default language's root, so both languages share them. The footer is in the build's language.
+    """
+    root = _site_root(config, lang)
+    for alternate in config.extra.get("alternate", []):
+        alternate["link"] = root + _language_prefix(alternate["lang"])
+    config.extra["scope"] = root
+    config.extra["made_with"] = site.labels["footer_made_with"](lang)
+
+
+def _language_prefix(lang: str) -> str:
+    return "" if lang == LANGUAGES[0] else f"{lang}/"
 
 
 def _stop(run: _Build) -> None:
@@ -194,6 +291,17 @@ class _Process:
 
 
 _PROCESS = _Process()
+
+
+@dataclass
+class _Serving:
+    dirty: bool = False
+    next: Path | None = None
+    """Where the rebuild under way writes the site, until it replaces the served one."""
+    quiet_reload: bool = False
+
+
+_SERVING = _Serving()
 
 # MkDocs keeps one instance of a hook module for every config it loads, so what a build needs is kept
 # per config object, from on_config to on_post_build.

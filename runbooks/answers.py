@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from pydantic import BaseModel, ConfigDict
@@ -110,12 +111,124 @@ def script_json(data: Any) -> str:
 # --- llms.txt and Markdown mirrors ----------------------------------------------------------------
 
 _ATTR_LIST = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}\n]*\}[ \t]*$", re.MULTILINE)
+_HEADING_ID = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*\{:?[ \t]*#([A-Za-z0-9_-]+)[^{}\n]*\}[ \t]*$")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)[ \t]+([\w-]+)(?:[ \t]+"(.*)")?[ \t]*$')
+_CODE_SPAN_RUN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+_INLINE_LINK = re.compile(r"(?<!\\)\]\(([^()\s]+)\)")
+_ENTITY_LIKE = re.compile(r"#?[A-Za-z0-9]+;")
+_HTML_ESCAPES = {"&lt;": "\\<", "&gt;": "\\>", "&quot;": '"', "&#x27;": "'", "&#39;": "'"}
+_HTML_ESCAPE = re.compile("|".join(re.escape(e) for e in ("&amp;", *_HTML_ESCAPES)))
+_ICONS = {":material-check:": "✓", ":material-close:": "✗"}
+"""The icon shortcodes the templates use, as the characters a plain Markdown reader shows instead."""
 
 
-def markdown_mirror(markdown: str) -> str:
-    """A page's Markdown as plain CommonMark for readers of `.md` URLs: attribute lists removed."""
-    text = _ATTR_LIST.sub("", markdown)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+def markdown_mirror(markdown: str, page: Page | None = None, site: Site | None = None) -> str:
+    """A page's Markdown as CommonMark (with GitHub's tables) for readers of `.md` URLs.
+
+    What only MkDocs understands is rewritten: a heading's `{ #id }` becomes an HTML anchor in the
+    heading, so every anchor of the page is an anchor of the mirror; other attribute lists are
+    dropped; an admonition becomes a block quote under its bold title; HTML escapes become Markdown
+    escapes (`&amp;` → `&`); icon shortcodes become characters. With `page` and `site`, a link to
+    another page (`openai.md`, relative to the page's source) is rewritten to that page's mirror,
+    relative to where this mirror is published (`providers/index.md` is published as `providers.md`).
+    """
+    lines = [_mirror_line(line, page, site) if not code else line for line, code in _blocks(markdown.split("\n"))]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
+    """Each output line, and whether it is code (kept as it is): fenced blocks kept, admonitions made block quotes."""
+    out: list[tuple[str, bool]] = []
+    fence = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if fence:
+            out.append((line, True))
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+            continue
+        opening = _FENCE.match(line)
+        if opening:
+            fence = opening[1]
+            out.append((line, True))
+            continue
+        admonition = _ADMONITION.match(line)
+        if not admonition:
+            out.append((line, False))
+            continue
+        body = []
+        while i < len(lines) and (not lines[i].strip() or lines[i].startswith("    ")):
+            body.append(lines[i][4:])
+            i += 1
+        while body and not body[-1].strip():
+            body.pop()
+        title = admonition[2] or admonition[1].capitalize()
+        out += [(f"> **{title}**", False), (">", True)]
+        out += [(f"> {text}" if text else ">", code) for text, code in _blocks(body)]
+        # A paragraph right after a block quote would continue it; a blank line ends the quote.
+        out.append(("", True))
+    return out
+
+
+def _mirror_line(line: str, page: Page | None, site: Site | None) -> str:
+    heading = _HEADING_ID.match(line)
+    if heading:
+        level, text, anchor = heading.groups()
+        return f'{level} <a id="{anchor}"></a>{_inline(text, page, site)}'
+    return _inline(_ATTR_LIST.sub("", line), page, site)
+
+
+def _inline(text: str, page: Page | None, site: Site | None) -> str:
+    """Rewrite the text outside code spans: links to mirrors, HTML escapes, icons."""
+    if "&" not in text and "](" not in text and ":material-" not in text:
+        return text  # most lines: nothing to rewrite (thousands per build on a large site)
+    out, last = [], 0
+    for span in _CODE_SPAN_RUN.finditer(text):
+        out += [_rewrite_text(text[last : span.start()], page, site), span[0]]
+        last = span.end()
+    out.append(_rewrite_text(text[last:], page, site))
+    return "".join(out)
+
+
+def _rewrite_text(text: str, page: Page | None, site: Site | None) -> str:
+    if page is not None and site is not None:
+        text = _INLINE_LINK.sub(lambda m: f"]({_mirror_link(m[1], page, site)})", text)
+    text = _HTML_ESCAPE.sub(lambda m: _unescape(m, text), text)
+    for shortcode, char in _ICONS.items():
+        text = text.replace(shortcode, char)
+    return text
+
+
+def _unescape(match: re.Match[str], text: str) -> str:
+    if match[0] != "&amp;":
+        return _HTML_ESCAPES[match[0]]
+    # A bare `&` stays literal in CommonMark, unless what follows would read as an entity.
+    return "\\&" if _ENTITY_LIKE.match(text, match.end()) else "&"
+
+
+def _mirror_link(target: str, page: Page, site: Site) -> str:
+    """Where a link of `page`'s Markdown leads in the mirrors: the target page's mirror, relative to this one."""
+    if target.startswith("#") or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target):
+        return target
+    path, hash_, fragment = target.partition("#")
+    if not path.endswith(".md"):
+        return target
+    linked = site.page_at(posixpath.normpath(posixpath.join(posixpath.dirname(page.path), path)))
+    if linked is None:
+        return target
+    return _relative(mirror_path(linked), mirror_path(page)) + hash_ + fragment
+
+
+def _relative(target: str, source: str) -> str:
+    """The relative link from file `source` to file `target` (paths under one root), without the file system."""
+    folders, parts = source.split("/")[:-1], target.split("/")
+    common = 0
+    while common < len(folders) and common < len(parts) - 1 and folders[common] == parts[common]:
+        common += 1
+    return "/".join([".."] * (len(folders) - common) + parts[common:])
 
 
 def llms_txt(site: Site, lang: str, site_url: str, *, title: str) -> str:
@@ -335,10 +448,17 @@ def faq_export(site: Site, site_url: str) -> dict[str, Any]:
 
 
 def robots_txt(site_url: str, *, public: bool) -> str:
-    """robots.txt: the public site points crawlers at its sitemap; the team's site turns every crawler away."""
+    """robots.txt: the public site points crawlers at its sitemap; the team's site turns every crawler away.
+
+    The rules cover the site's own path (`/`, or `/docs/` for a site served under a sub-path).
+    Crawlers read only the host's `/robots.txt`, so a site under a sub-path needs these lines
+    there; its own copy is not read.
+    """
+    path = urlsplit(site_url).path or "/"
+    path = path if path.endswith("/") else path + "/"
     if not public:
-        return "# The team's internal runbooks: not for indexing.\nUser-agent: *\nDisallow: /\n"
-    return f"User-agent: *\nAllow: /\n\nSitemap: {site_url}sitemap.xml\n"
+        return f"# The team's internal runbooks: not for indexing.\nUser-agent: *\nDisallow: {path}\n"
+    return f"User-agent: *\nAllow: {path}\n\nSitemap: {site_url}sitemap.xml\n"
 
 
 # --- Sitemap --------------------------------------------------------------------------------------
@@ -376,7 +496,7 @@ def language_files(site: Site, lang: str, site_url: str, markdown: Mapping[str, 
 
     `markdown` is each page's Markdown as rendered for the build, by page path.
     """
-    files = {mirror_path(page): markdown_mirror(markdown[page.path]) for page in site.pages}
+    files = {mirror_path(page): markdown_mirror(markdown[page.path], page, site) for page in site.pages}
     if site.audience == "public":
         files["llms.txt"] = llms_txt(site, lang, site_url, title=title)
         files["llms-full.txt"] = llms_full_txt(site, lang, site_url, title=title)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -47,13 +48,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Keep test and command output free of access logs."""
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing when the browser drops a connection (it leaves a page while a file is still being sent)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve(site_dir: Path) -> Iterator[str]:
     """Serve `site_dir` at the root of a free port on 127.0.0.1; yield its origin (`http://127.0.0.1:PORT`)."""
     if not (site_dir / "index.html").is_file():
         raise FileNotFoundError(f"{site_dir} holds no built site (no index.html)")
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -18,8 +19,8 @@ from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.checks import Report
 from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
-from runbooks.findings import Finding, FindingsError, Unreadable
-from runbooks.publish import build_site, publish, start_build
+from runbooks.findings import Finding, FindingsError, Unreadable, display_path
+from runbooks.publish import build_site, describe, publish, start_build
 
 if TYPE_CHECKING:
     from runbooks.loader import Dataset
@@ -31,19 +32,53 @@ Gate = Callable[[Path], list[Finding]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command named in `argv` and return its exit code."""
+    """Run the command named in `argv` and return its exit code.
+
+    A reader that stops early (`python -m runbooks check-config … | head -1`) ends the output quietly:
+    what could not be written is dropped, and the exit code is the command's (1 if it had none yet).
+    """
+    outcome = [EXIT_FINDINGS]
+    try:
+        return _main(argv, outcome)
+    except BrokenPipeError:
+        _silence_closed_output()
+        return outcome[0]
+
+
+def _main(argv: Sequence[str] | None, outcome: list[int]) -> int:
+    """`main`, which records the command's exit code in `outcome` before printing its report."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help or a wrong argument: flush what argparse wrote while a closed pipe can be caught
+        sys.stdout.flush()
+        sys.stderr.flush()
+        raise
     if getattr(args, "site_url", "") is None:
         args.site_url = os.environ.get("SITE_URL", DEFAULT_SITE_URL)
     if not hasattr(args, "run"):
         parser.print_help()
+        sys.stdout.flush()
         return EXIT_UNREADABLE
     report = args.run(args)
+    outcome[0] = {"error": EXIT_UNREADABLE, "fail": EXIT_FINDINGS}.get(report.verdict, EXIT_OK)
     _print(report, args.format, args.command)
-    if report.verdict == "error":
-        return EXIT_UNREADABLE
-    return EXIT_FINDINGS if report.verdict == "fail" else EXIT_OK
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return outcome[0]
+
+
+def _silence_closed_output() -> None:
+    """Point stdout and stderr at /dev/null, so that flushing them at exit cannot fail again (Python's recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError):  # not a file descriptor (captured), or already closed
+                continue
+    finally:
+        os.close(devnull)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -144,9 +179,21 @@ def _validate(args: argparse.Namespace) -> Report:
 )
 def _check_config(args: argparse.Namespace) -> Report:
     from runbooks.checks.config import check_config
+    from runbooks.loader import FILES
 
     report = Report()
-    dataset = _load_into(report, args.providers.parent)
+    if args.providers.name == FILES["providers"]:
+        dataset = _load_into(report, args.providers.parent)
+    else:  # another name: a data directory where it is providers.yaml, every other file read beside it
+        real: dict[str, str] = {}
+        with tempfile.TemporaryDirectory() as linked:
+            for name in FILES.values():
+                source = args.providers if name == FILES["providers"] else args.providers.parent / name
+                if name == FILES["providers"] or source.exists():
+                    (Path(linked) / name).symlink_to(source.resolve())
+                    real[str(Path(linked) / name)] = display_path(source, Path.cwd())
+            dataset = _load_into(report, Path(linked))
+        report.findings = [dataclasses.replace(f, file=real.get(f.file, f.file)) for f in report.findings]
     if dataset is not None:
         _run_gate(report, lambda: check_config(args.config, dataset, display_root=Path.cwd()))
     return report
@@ -307,15 +354,22 @@ def _build(args: argparse.Namespace) -> Report:
             gates = site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url)
             return [finding for gate in gates for finding in gate(site)]
 
+        def publishing() -> list[Finding]:
+            try:
+                return publish(args.site_dir, build, [gates])
+            except OSError as exc:  # the system failed a gate or the build's start: one line, the old site kept
+                return [Finding("publish_failed", describe(exc), str(args.site_dir))]
+
         published = Report()
-        _run_gate(published, lambda: publish(args.site_dir, build, [gates]))
+        _run_gate(published, publishing)
         loading.result()
     # Broken data fails the build too; its problems, located in the data, say more than MkDocs' message.
     for part in (loaded,) if loaded.verdict != "pass" else (loaded, published):
         report.add(part.findings + part.warnings)
         report.unreadable |= part.unreadable
     if report.verdict != "pass":
-        kept = f"{args.site_dir} was left as it was" if args.site_dir.exists() else f"{args.site_dir} was not created"
+        there = os.path.lexists(args.site_dir)
+        kept = f"{args.site_dir} was left as it was" if there else f"{args.site_dir} was not created"
         report.add([Finding("not_published", kept, str(args.site_dir), severity="warning")])
     return report
 
@@ -368,6 +422,100 @@ def _check(args: argparse.Namespace) -> Report:
         finally:
             for running in builds.values():
                 running.stop()
+    return report
+
+
+@command(
+    "observe",
+    "observe every documented error through the pinned LiteLLM proxy and record what people see",
+    "Starts a fake provider on 127.0.0.1 answering with each error entry's documented response and the pinned "
+    "proxy with the team's config (base URLs on the fake; the database and alerting left out), sends each "
+    "entry's request as a member does (the after-recharge page's curl command and the OpenAI Python SDK), and "
+    "writes what came back, the proxy's log lines and how many requests reached the provider to "
+    "data/observations.yaml. Needs litellm: make observe runs it in .venv-litellm.",
+    DATA,
+    arg(
+        "--config",
+        type=Path,
+        metavar="CONFIG",
+        help="the LiteLLM config to observe (default: litellm/config.yaml in the data directory)",
+    ),
+    arg(
+        "--check",
+        action="store_true",
+        help="write nothing; fail where a fresh observation differs from data/observations.yaml",
+    ),
+)
+def _observe(args: argparse.Namespace) -> Report:
+    from runbooks.loader import load
+    from runbooks.observe import compare, observe, write_observations
+
+    report = Report()
+    try:
+        dataset = load(args.data, display_root=Path.cwd(), observations=False)
+    except FindingsError as exc:
+        report.unreadable = isinstance(exc, Unreadable)
+        report.add(exc.findings)
+        return report
+    target = args.data / "observations.yaml"
+
+    def run() -> list[Finding]:
+        def progress(key: str) -> None:
+            if args.format == "human":
+                print(f"observing {key}", file=sys.stderr)
+
+        fresh = observe(dataset, args.config or args.data / "litellm" / "config.yaml", on_entry=progress)
+        if args.check:
+            if not target.exists():
+                return [Finding("unobserved_error", "nothing was observed yet; run `make observe`", str(target))]
+            return compare(target, fresh, str(target))
+        write_observations(fresh, target)
+        if args.format == "human":
+            print(f"wrote {target}: {len(fresh['errors'])} entries observed through LiteLLM {fresh['litellm']}")
+        return []
+
+    _run_gate(report, run)
+    return report
+
+
+@dataclass
+class _Explained(Report):
+    """A report that also carries the explanation, for --format json."""
+
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report with the explanation in it."""
+        return {**super().to_json(), "explanation": self.explanation}
+
+
+@command(
+    "explain",
+    "say what an error someone saw means and what to do about it",
+    "Paste what you saw: the proxy's JSON error, a LiteLLM log line or the chat UI's message, in either "
+    "language, as arguments or on standard input. Prints the matching entry of the error catalog (provider, "
+    "what it means, what to check, the fix, the page and its anchor), or says that nothing matched and which "
+    "details to send to the tech lead (exit 1). Keys in the text are never printed.",
+    arg("text", nargs="*", metavar="TEXT", help="the error as seen (default: read standard input)"),
+    DATA,
+    arg("--lang", choices=("zh", "en"), help="the language of the answer (default: the language of the text)"),
+    SITE_URL,
+)
+def _explain(args: argparse.Namespace) -> Report:
+    from runbooks.explain import explain, explanation_json, render_explanation
+
+    report = _Explained()
+    dataset = _load_into(report, args.data)
+    if dataset is None:
+        return report
+    text = " ".join(args.text) if args.text else sys.stdin.read()
+    found = explain(text, dataset)
+    lang = args.lang or found.lang
+    if args.format == "human":
+        print(render_explanation(found, dataset, lang, args.site_url))
+    report.explanation = explanation_json(found, dataset, lang, args.site_url)
+    if not found.matches:
+        report.add([Finding("no_match", "no entry of the error catalog matches this text", "explain")])
     return report
 
 

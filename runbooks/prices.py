@@ -32,6 +32,7 @@ INSTALL_HINT = (
 )
 
 HEADER = """\
+# yaml-language-server: $schema=../schemas/prices.schema.json
 # LiteLLM's prices of the documented models, copied from the price map bundled with the litellm package.
 # Written by `make sync-prices` (python -m runbooks sync-prices); do not edit by hand.
 # Prices are US dollars per million tokens; price_map_key: null means the model is not in LiteLLM's price map.

@@ -94,14 +94,11 @@ def config_yaml(config: dict[str, Any]) -> str:
 
 
 def deployment(provider: Provider, model: Model) -> dict[str, Any]:
-    """A model_list entry that serves a documented model with its documented key variable."""
-    return {
-        "model_name": model.name,
-        "litellm_params": {
-            "model": provider.route(model),
-            "api_key": f"os.environ/{provider.env_var}",
-        },
-    }
+    """A model_list entry that serves a documented model with its documented key variable (and API base)."""
+    params = {"model": provider.route(model), "api_key": f"os.environ/{provider.env_var}"}
+    if provider.needs_api_base and provider.key_platform is not None:
+        params["api_base"] = provider.key_platform.api_base
+    return {"model_name": model.name, "litellm_params": params}
 
 
 # --- One builder per config example ---------------------------------------------------------------------

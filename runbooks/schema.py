@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
@@ -177,9 +178,38 @@ class ErrorCode(Strict):
         StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
     ]
     status: int | None = Field(default=None, ge=100, le=599)
+    """The HTTP status the provider answers with."""
     cause: Text
     check: Text
     fix: Text
+    source: HttpsUrl | None = None
+    """The provider's page this entry comes from; its host must be one of the provider's domains."""
+    body: NonEmpty | None = None
+    """The JSON body the provider answers with `status`, as its page shows it; `make observe` replays it."""
+    body_source: NonEmpty | None = None
+    """Where `body` comes from when not from `source`: another page of the provider, or `litellm/<file>` of the
+    pinned LiteLLM package whose parser reads that shape."""
+    member_status: int | None = Field(default=None, ge=100, le=599)
+    """The HTTP status a member gets through the proxy (checked against data/observations.yaml)."""
+    match: list[NonEmpty] = Field(default_factory=list)
+    """Phrases of what people see (the proxy's message, its log) that identify this error, for `explain`."""
+    billing: bool = False
+    """The error means money: credit, a spending limit or a payment; retrying it cannot help."""
+
+
+class KeyPlatform(Strict):
+    """The platform that issues the provider's API keys (`urls.api_keys` is on it) and the API base they work on."""
+
+    name: Text
+    api_base: HttpsUrl
+    """The base URL of that platform's API; its host must be one of the provider's `api_hosts`."""
+
+
+class LitellmApiBase(Strict):
+    """Where LiteLLM sends the provider's prefix when a deployment has no api_base: `env` if set, else `default`."""
+
+    env: EnvVar
+    default: HttpsUrl
 
 
 class Provider(Strict):
@@ -198,10 +228,24 @@ class Provider(Strict):
     faqs: list[Faq] = Field(default_factory=list)
     errors: list[ErrorCode] = Field(default_factory=list)
     verified_on: VerifiedOn
+    key_platform: KeyPlatform | None = None
+    litellm_api_base: LitellmApiBase | None = None
 
     def route(self, model: Model) -> str:
         """The `litellm_params.model` that sends `model` to this provider: `prefix/upstream`."""
         return f"{self.litellm_prefix}/{model.upstream}"
+
+    @property
+    def needs_api_base(self) -> bool:
+        """Whether LiteLLM's default base URL for the prefix is on another platform than the one issuing the keys."""
+        if self.key_platform is None or self.litellm_api_base is None:
+            return False
+        default = self.litellm_api_base.default
+        return _url_host(default) not in self.api_hosts
+
+
+def _url_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 class ProvidersFile(Strict):
@@ -354,11 +398,21 @@ class SpendLogs(Strict):
     database_env: EnvVar
 
 
+RetryClass = Literal[
+    # The fields of RetryPolicy in litellm/types/router.py of the pinned LiteLLM.
+    "BadRequestErrorRetries", "AuthenticationErrorRetries", "TimeoutErrorRetries", "RateLimitErrorRetries",
+    "ContentPolicyViolationErrorRetries", "InternalServerErrorRetries", "ServiceUnavailableErrorRetries",
+    "NotFoundErrorRetries", "DefaultRetries",
+]  # fmt: skip
+
+
 class ProxyPlan(Strict):
     """How the team's LiteLLM proxy implements the controls: budgets, teams, keys, retries, alerts and logs."""
 
     budget: ProxyBudget
     num_retries: int = Field(ge=0, le=5)
+    retry_policy: dict[RetryClass, Annotated[int, Field(ge=0, le=5)]] = Field(default_factory=dict)
+    """router_settings.retry_policy: retries per exception class, overriding num_retries (billing errors: 0)."""
     default_key_tiers: list[Slug] = Field(min_length=1)
     teams: list[ProxyTeam] = Field(min_length=1)
     keys: list[ProxyKey] = Field(min_length=1)
@@ -381,6 +435,15 @@ class CostControl(Strict):
     mistakes: list[Text] = Field(min_length=1)
 
 
+class ModelGroup(Strict):
+    """A public model name the proxy load-balances across documented models, of one provider or several."""
+
+    name: ModelId
+    members: list[ModelId] = Field(min_length=2)
+    """Documented model names; every deployment serving `name` must send one of them."""
+    purpose: Text
+
+
 class TeamFile(Strict):
     """The whole of data/team.yaml: facts about the team rather than about one provider."""
 
@@ -393,6 +456,7 @@ class TeamFile(Strict):
     faqs: list[Faq] = Field(min_length=1)
     cost_control: CostControl
     verified_on: VerifiedOn
+    model_groups: list[ModelGroup] = Field(default_factory=list)
 
 
 # --- The price snapshot (data/prices.yaml) ---------------------------------------------------------
@@ -440,3 +504,98 @@ class PricesFile(Strict):
 
     source: PriceSource
     models: dict[ModelId, ModelPrice]
+
+
+# --- The proxy's own errors (data/proxy_errors.yaml) ----------------------------------------------
+
+PROXY_ERRORS_FILE = "data/proxy_errors.yaml"
+
+ProxyScenario = Literal[
+    "unknown_key", "unknown_model", "deployment_rpm", "cooldown_after_auth_error", "budget_without_database",
+    "proxy_down",
+]  # fmt: skip
+"""How `make observe` provokes one of the proxy's own errors (runbooks/observe/scenarios.py)."""
+
+
+class ProxyError(Strict):
+    """An error LiteLLM's proxy answers with itself, before or instead of asking a provider."""
+
+    id: Slug
+    title: Text
+    status: int | None = Field(default=None, ge=100, le=599)
+    """The HTTP status the member gets; none when no HTTP answer comes at all."""
+    match: list[NonEmpty] = Field(min_length=1)
+    source: HttpsUrl
+    """LiteLLM's documentation page this entry comes from."""
+    scenario: ProxyScenario | None = None
+    needs_database: bool = False
+    not_observed: Text | None = None
+    """Why `make observe` cannot provoke it (for example: it needs the proxy's database)."""
+    cause: Text
+    check: Text
+    fix: Text
+
+
+class ProxyErrorsFile(Strict):
+    """The whole of data/proxy_errors.yaml: what the proxy itself returns, and LiteLLM's domains."""
+
+    domains: list[Domain] = Field(min_length=1)
+    errors: list[ProxyError] = Field(min_length=1)
+    verified_on: VerifiedOn
+
+
+# --- What the proxy was seen doing (data/observations.yaml, written by `make observe`) -------------
+
+OBSERVATIONS_FILE = "data/observations.yaml"
+OBSERVE = "run `make observe` (python -m runbooks observe) to observe it again"
+
+
+class MemberSaw(Strict):
+    """What the page's curl command got: the HTTP status and the error object, or curl's own failure."""
+
+    status: int | None = None
+    type: str | None = None
+    code: str | None = None
+    message: str
+    curl_exit: int = 0
+
+
+class SdkSaw(Strict):
+    """What the OpenAI Python SDK raised with its default settings, and how often it reached the provider."""
+
+    exception: NonEmpty
+    status: int | None = None
+    message: str | None = None
+    """What the SDK says when no HTTP answer came (otherwise the status and the member's message say it)."""
+    attempts: int | None = None
+
+
+class Observation(Strict):
+    """One error entry provoked through the real proxy: what the member and the operator saw."""
+
+    replayed: str | None = None
+    """`<status> sha256:<digest>` of the provider response the fake upstream replayed (none for the proxy's own)."""
+    attempts: int | None = None
+    """How many requests reached the provider for the one curl request (none when no provider is involved)."""
+    member: MemberSaw | None = None
+    sdk: SdkSaw | None = None
+    log: list[str] = Field(default_factory=list)
+    """The proxy's log lines for the request (times, ids and ports replaced by placeholders)."""
+    health: dict[str, str] = Field(default_factory=dict)
+    """For the proxy's health checks: what each endpoint answered."""
+
+
+class ObservationsFile(Strict):
+    """The whole of data/observations.yaml: every error entry observed through one LiteLLM version."""
+
+    litellm: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9A-Za-z]+)*$")]
+    observed_on: VerifiedOn
+    config: NonEmpty
+    changed: list[NonEmpty] = Field(default_factory=list)
+    """What the observation changed in the config to run it on one machine (base URLs, services)."""
+    errors: dict[NonEmpty, Observation]
+
+
+def observation_key(provider: str, code: str) -> str:
+    """The key of an error entry in data/observations.yaml: `openai/insufficient_quota`, `proxy/unknown-key`."""
+    return f"{provider}/{code}"

@@ -5,18 +5,21 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runbooks import engine
 from runbooks.loader import Dataset, load
 
 from .factory import valid_data, write_data
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Under ProperDocs (make test ENGINE=properdocs), `mkdocs.*` imports in this process reach it, as its command line does.
+engine.alias_mkdocs_imports()
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def mkdocs_build(data_dir: Path, site_dir: Path, audience: str = "internal") -> 
         "NO_MKDOCS_2_WARNING": "1",
     }
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        engine.command("build", "--strict", *engine.config_args(ROOT / "mkdocs.yml"), "--site-dir", str(site_dir)),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,6 +11,8 @@ from urllib.parse import urldefrag, urlsplit
 import jsonschema
 import pytest
 from bs4 import BeautifulSoup
+from llms_txt import parse_llms_file
+from markdown_it import MarkdownIt
 
 from runbooks import answers
 from runbooks.findings import DataError, dotted
@@ -53,29 +55,19 @@ def _jsonld(soup: BeautifulSoup) -> list[dict]:
     return [json.loads(tag.string) for tag in soup.select('script[type="application/ld+json"]')]
 
 
-LLMS_LINK = re.compile(r"^- \[(?P<name>[^\]]+)\]\((?P<url>[^)\s]+)\)(?:: (?P<notes>.+))?$")
-
-
 def _parse_llms_txt(text: str) -> dict:
-    """Parse an llms.txt by the llmstxt.org rules; fail on anything the format does not allow."""
-    blocks = text.rstrip("\n").split("\n")
-    assert blocks[0].startswith("# ") and len(blocks[0]) > 2, "the first line must be the H1 title"
-    rest = blocks[1:]
-    summary = next((line for line in rest if line.strip()), "")
-    assert summary.startswith("> "), "the summary blockquote must follow the title"
-    sections: dict[str, list[dict]] = {}
-    current = None
-    for line in rest:
-        if line.startswith("## "):
-            current = line[3:]
-            sections[current] = []
-        elif current is not None and line.strip():
-            match = LLMS_LINK.match(line)
-            assert match, f"not a link list item: {line!r}"
-            sections[current].append(match.groupdict())
-        assert not line.startswith(("# ", "### ")), f"only H2 sections are allowed after the title: {line!r}"
-    assert sections, "an llms.txt needs at least one H2 list of links"
-    return {"title": blocks[0][2:], "summary": summary[2:], "sections": sections}
+    """Parse an llms.txt with the format's reference parser (`llms_txt`), and check what it lets pass."""
+    parsed = parse_llms_file(text)
+    assert parsed.title and parsed.summary, "an llms.txt needs an H1 title and a summary blockquote"
+    lines = text.splitlines()
+    assert lines[0] == f"# {parsed.title}", "the first line must be the H1 title"
+    assert not [line for line in lines[1:] if line.startswith(("# ", "### "))], "only H2 sections after the title"
+    sections = {
+        name: [{"name": link.title, "url": link.url, "notes": link.desc} for link in links]
+        for name, links in parsed.sections.items()
+    }
+    assert sections and all(sections.values()), "an llms.txt needs H2 lists of links"
+    return {"title": parsed.title, "summary": parsed.summary, "sections": sections}
 
 
 # --- Pure functions -------------------------------------------------------------------------------
@@ -92,9 +84,90 @@ def test_plain_drops_code_fences_only():
     assert answers.plain("Set `OPENAI_API_KEY`,  then  ``a`b``.") == "Set OPENAI_API_KEY, then a`b."
 
 
-def test_markdown_mirror_removes_attribute_lists_and_keeps_the_rest():
+COMMONMARK = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def _commonmark(markdown: str) -> BeautifulSoup:
+    return BeautifulSoup(COMMONMARK.render(markdown), "html.parser")
+
+
+def test_markdown_mirror_turns_heading_ids_into_anchors_and_drops_other_attribute_lists():
     markdown = "## Models { #models }\n\nAn answer.\n{ .faq-answer }\n\nKeep {braces} and `{ #code }`.\n"
-    assert answers.markdown_mirror(markdown) == "## Models\n\nAn answer.\n\nKeep {braces} and `{ #code }`.\n"
+    mirror = answers.markdown_mirror(markdown)
+    html = _commonmark(mirror)
+    assert [(h.name, h.get_text(), [a["id"] for a in h.select("a[id]")]) for h in html.select("h2")] == [
+        ("h2", "Models", ["models"])
+    ]
+    assert [p.get_text() for p in html.select("p")] == ["An answer.", "Keep {braces} and { #code }."]
+    assert "faq-answer" not in mirror
+
+
+def test_markdown_mirror_makes_an_admonition_a_block_quote_under_its_title():
+    markdown = (
+        '!!! danger "Never paste a full key"\n    Keep these out:\n\n    - the key\n    - `Authorization`\n\nAfter.\n'
+    )
+    html = _commonmark(answers.markdown_mirror(markdown))
+    quote = html.select_one("blockquote")
+    assert quote.select_one("strong").get_text() == "Never paste a full key"
+    assert [li.get_text() for li in quote.select("li")] == ["the key", "Authorization"]
+    assert html.select("blockquote + p")[0].get_text() == "After.", "the paragraph after it is not part of it"
+    assert "!!!" not in html.get_text()
+
+
+def test_markdown_mirror_shows_text_as_typed_without_html_escapes():
+    # What runbooks.render.md makes of data text: HTML escaped, Markdown punctuation backslash-escaped.
+    markdown = "Plans &amp; Billing, AT&amp;amp;T, a &lt;script&gt; tag, \\[x\\](y) and `a &amp; b`.\n"
+    mirror = answers.markdown_mirror(markdown)
+    assert "Plans & Billing" in mirror and "Plans &amp;" not in mirror
+    html = _commonmark(mirror)
+    assert html.select_one("p").get_text() == "Plans & Billing, AT&amp;T, a <script> tag, [x](y) and a &amp; b."
+    assert not html.select("script")
+
+
+def test_markdown_mirror_shows_icons_as_characters():
+    html = _commonmark(answers.markdown_mirror("- :material-check: may\n- :material-close: may not\n"))
+    assert [li.get_text() for li in html.select("li")] == ["✓ may", "✗ may not"]
+
+
+def test_markdown_mirror_links_lead_to_the_mirrors_of_the_pages_they_link(dataset):
+    site = Site.of(dataset)
+    cases = [
+        # The providers index (providers/index.md) is published as providers.md, one folder up.
+        (
+            "providers/index.md",
+            "[OpenAI](openai.md) [steps](openai.md#recharge)",
+            ["providers/openai.md", "providers/openai.md#recharge"],
+        ),
+        (
+            "providers/openai.md",
+            "[FAQ](../faq.md#x) [all](index.md) [home](../index.md)",
+            ["../faq.md#x", "../providers.md", "../index.md"],
+        ),
+        (
+            "faq.md",
+            "[all](providers/index.md) [here](#x) [out](https://example.org/a.md)",
+            ["providers.md", "#x", "https://example.org/a.md"],
+        ),
+    ]
+    for path, markdown, expected in cases:
+        html = _commonmark(answers.markdown_mirror(markdown, site.page(path), site))
+        assert [a["href"] for a in html.select("a")] == expected, path
+
+
+def test_markdown_mirror_leaves_code_as_it_is():
+    markdown = (
+        "Text `[x](a.md) &amp; :material-check:`.\n\n```yaml\n!!! not an admonition\nkey: a &amp; b { #id }\n```\n"
+    )
+    mirror = answers.markdown_mirror(markdown)
+    assert "`[x](a.md) &amp; :material-check:`" in mirror
+    assert "!!! not an admonition\nkey: a &amp; b { #id }\n```" in mirror
+
+
+def test_robots_txt_covers_the_path_the_site_is_served_at():
+    for site_url, path in (("https://runbooks.example.org/", "/"), ("https://runbooks.example.org/docs/", "/docs/")):
+        public = answers.robots_txt(site_url, public=True).splitlines()
+        assert f"Allow: {path}" in public and f"Sitemap: {site_url}sitemap.xml" in public
+        assert f"Disallow: {path}" in answers.robots_txt(site_url, public=False).splitlines()
 
 
 def test_faq_jsonld_has_every_question_of_the_data(dataset):
@@ -237,18 +310,27 @@ def test_faq_anchors_are_identical_across_languages_and_unique(public_site, publ
     assert anchors["zh"] == anchors["en"] == list(Site.of(public_dataset).faqs)
 
 
-def test_every_page_has_an_absolute_canonical_and_hreflang_links_to_existing_pages(public_site, public_dataset):
+def test_every_page_has_an_absolute_canonical_and_the_sitemap_names_its_languages(public_site, public_dataset):
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    sitemap = {
+        url.findtext("s:loc", namespaces=ns): {
+            link.get("hreflang"): link.get("href") for link in url.findall("x:link", ns)
+        }
+        for url in ET.parse(public_site / "sitemap.xml").getroot().iterfind("s:url", ns)
+    }
     for page in Site.of(public_dataset).pages:
         for lang in LANGUAGES:
-            soup = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang)))
-            canonical = soup.select_one('link[rel="canonical"]')["href"]
-            assert canonical == answers.page_url(page, SITE_URL, lang)
-            links = {link["hreflang"]: link["href"] for link in soup.select('link[rel="alternate"][hreflang]')}
-            assert set(links) == {*LANGUAGES, "x-default"}
-            assert links["x-default"] == links[LANGUAGES[0]]
+            url = answers.page_url(page, SITE_URL, lang)
+            soup = _soup(_file_of(public_site, url))
+            assert soup.select_one('link[rel="canonical"]')["href"] == url
+            # The hreflang alternates are in the sitemap, not the page: the theme takes every
+            # <link rel="alternate"> of a page for another language's root and fetches a sitemap beside it.
+            assert not soup.select('link[rel~="alternate"]'), url
+            links = sitemap[url]
+            assert set(links) == {*LANGUAGES, "x-default"} and links["x-default"] == links[LANGUAGES[0]]
+            assert links[lang] == url
             for href in links.values():
-                assert urlsplit(href).scheme in ("http", "https"), href
-                assert _file_of(public_site, href).is_file(), href
+                assert urlsplit(href).scheme in ("http", "https") and _file_of(public_site, href).is_file(), href
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -277,7 +359,9 @@ def test_every_page_has_a_markdown_mirror_at_its_url_plus_md(public_site, public
         text = mirror.read_text(encoding="utf-8")
         h1 = _soup(_file_of(public_site, answers.page_url(page, SITE_URL, lang))).select_one("article h1")
         heading = "".join(t for t in h1.find_all(string=True) if "headerlink" not in t.parent.get("class", []))
-        assert text.splitlines()[0] == "# " + heading.strip()
+        first = _commonmark(text.splitlines()[0]).select_one("h1")
+        assert first.get_text() == heading.strip()
+        assert [a["id"] for a in first.select("a[id]")] == [h1["id"]]
         assert "{ #" not in text and "{ ." not in text
 
 
@@ -331,3 +415,7 @@ def test_hostile_faq_text_stays_inside_the_json_ld(tmp_path):
     assert data_ld["mainEntity"][0]["acceptedAnswer"]["text"] == "Plain answer " + payload
     assert [s.get("type") for s in soup.select("script") if "alert" in (s.string or "")] == ["application/ld+json"]
     assert not soup.select("img[onerror]")
+    # In the Markdown mirror, a CommonMark reader shows the same text as typed, and no element of it.
+    mirror = _commonmark((tmp_path / "site" / "en" / "faq.md").read_text(encoding="utf-8"))
+    assert "Plain answer " + payload in " ".join(p.get_text() for p in mirror.select("p"))
+    assert not mirror.select("script, img")

@@ -104,8 +104,10 @@ def test_the_sample_config_follows_the_plan(dataset):
     cost = dataset.team.cost_control
     tiers = {t.id: t for t in cost.tiers}
     model_tier = {m.name: m.tier for p in dataset.providers.providers.values() for m in p.models}
+    # A deployment of a model group (data/team.yaml model_groups) has its member's tier, found by its route.
+    route_tier = {p.route(m): m.tier for p in dataset.providers.providers.values() for m in p.models}
     for entry in config["model_list"]:
-        tier = tiers[model_tier[entry["model_name"]]]
+        tier = tiers[model_tier.get(entry["model_name"]) or route_tier[entry["litellm_params"]["model"]]]
         assert entry["model_info"]["access_groups"] == [tier.id]
         limits = {k: entry["litellm_params"][k] for k in ("rpm", "tpm") if k in entry["litellm_params"]}
         assert limits == ({"rpm": tier.limits.rpm, "tpm": tier.limits.tpm} if tier.expensive else {})

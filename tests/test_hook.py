@@ -6,7 +6,6 @@ import gc
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from hooks import runbook_pages as hook
-from runbooks import languages
+from runbooks import engine, languages
 
 from .conftest import ROOT, SITE_URL
 
@@ -40,7 +39,8 @@ def test_repeated_builds_in_one_process_pin_no_objects(tmp_path):
 def test_serve_shows_both_languages_and_leaves_nothing_behind(tmp_path):
     port = _free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"http://127.0.0.1:{port}/"}
-    command = [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}", "--no-livereload"]
+    command = engine.command("serve", *engine.config_args(ROOT / "mkdocs.yml"), "--dev-addr", f"127.0.0.1:{port}")
+    command.append("--no-livereload")
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -14,7 +14,7 @@ import pytest
 from runbooks import cli
 from runbooks.findings import DataError, Unreadable, dotted
 from runbooks.loader import load
-from runbooks.prices import lookup, per_million, usd
+from runbooks.prices import HEADER, lookup, per_million, usd
 from runbooks.render import render
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
@@ -276,7 +276,7 @@ def test_sync_prices_writes_the_snapshot_and_reports_what_the_map_lacks(tmp_path
     assert (small.price_map_key, small.input_usd_per_mtok, small.output_usd_per_mtok) == ("acme/small-1", 0.15, 0.6)
     assert (large.price_map_key, large.input_usd_per_mtok, large.max_input_tokens) == ("large-2", 3.0, 200000)
     assert chat.price_map_key is None and chat.input_usd_per_mtok is None
-    assert (data_dir / "prices.yaml").read_text(encoding="utf-8").startswith("# LiteLLM's prices")
+    assert (data_dir / "prices.yaml").read_text(encoding="utf-8").startswith(HEADER)
 
     assert _sync(site, "--data", str(data_dir), "--check").returncode == 0
     changed = _fake_litellm(

@@ -10,6 +10,8 @@ import os
 import random
 import string
 import struct
+import subprocess
+import sys
 import uuid
 import zlib
 from collections import Counter
@@ -23,6 +25,8 @@ from runbooks import cli
 from runbooks.checks import site_files as site_files_module
 from runbooks.checks.secrets import read_env_file, scan_secrets
 from runbooks.findings import Finding, Unreadable
+
+from .conftest import ROOT
 
 # Every key below is generated at run time from this seed; none is written out in this file.
 SEED = 20260115
@@ -843,17 +847,30 @@ def test_the_command_exits_2_on_a_directory_that_cannot_be_listed(tmp_path, monk
     assert "private" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory of mode 000; the test above fakes the fault")
+# Root reads a directory of mode 000 through two capabilities; without them the mode holds for root too.
+WITHOUT_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
+
+
 def test_a_directory_of_mode_000_is_an_error(tmp_path):
     site_dir = tmp_path / "site"
     _write(site_dir, "private/index.html", ["<p></p>"])
     (site_dir / "private").chmod(0)
+    prefix = WITHOUT_DAC if os.geteuid() == 0 else []
     try:
-        with pytest.raises(Unreadable) as caught:
-            scan_secrets(site_dir)
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "runbooks", "scan-secrets", str(site_dir), "--format", "json"],
+            cwd=ROOT,
+            env={**os.environ, "RUNBOOKS_CACHE_DIR": str(tmp_path / "cache")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         (site_dir / "private").chmod(0o755)
-    assert [(f.reason, f.file) for f in caught.value.findings] == [("unreadable", "site/private")]
+    assert result.returncode == 2, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert [(f["reason"], f["file"]) for f in report["findings"]] == [("unreadable", str(site_dir / "private"))]
 
 
 def test_a_symlink_that_leaves_the_site_is_reported_not_followed(tmp_path, env_values):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 from bs4 import BeautifulSoup
 
+from runbooks import engine
 from runbooks.checks.links import PARALLEL_MIN_PAGES as LINKS_PARALLEL_MIN_PAGES
 from runbooks.checks.links import check_links
 from runbooks.loader import load
@@ -27,7 +27,7 @@ def test_a_site_too_large_for_the_navigation_builds_every_page_in_parallel(tmp_p
     assert Site.of(dataset).large
     site = tmp_path / "out" / "site"
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "NO_MKDOCS_2_WARNING": "1"}
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    command = engine.command("build", "--strict", *engine.config_args(ROOT / "mkdocs.yml"), "--site-dir", str(site))
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not included in the" not in result.stderr
@@ -87,7 +87,7 @@ def test_a_large_public_site_gets_one_sitemap_and_every_answer_engine_file(tmp_p
     data_dir = write_data(tmp_path, many_providers(count))
     site = tmp_path / "out" / "site"
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir), "RUNBOOKS_AUDIENCE": "public", "NO_MKDOCS_2_WARNING": "1"}
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    command = engine.command("build", "--strict", *engine.config_args(ROOT / "mkdocs.yml"), "--site-dir", str(site))
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("sitemap.xml*")) == [

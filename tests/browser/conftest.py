@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: the session's built site served on 127.0.0.1, and one headless Chromium."""
+"""Fixtures of the browser tests: the session's built sites served on 127.0.0.1, and one headless Chromium."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ from runbooks.browser import BrowserUnavailable, chromium, serve
 def origin(site: Path) -> Iterator[str]:
     """Where the built site is served: `http://127.0.0.1:PORT`, Chinese at `/`, English at `/en/`."""
     with serve(site) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def public_origin(public_site: Path) -> Iterator[str]:
+    """Where the public site is served: `http://127.0.0.1:PORT`, Chinese at `/`, English at `/en/`."""
+    with serve(public_site) as served:
         yield served
 
 
