@@ -217,7 +217,7 @@ def parse_yaml(text: str, name: str) -> Any:
         at = f" (line {line}, column {column})" if mark else ""
         raise Unreadable([_unreadable(name, f"YAML syntax error: {reason}{at}", line, column)]) from None
     except ReaderError as exc:
-        raise Unreadable([_reader_problem(name, text, exc)]) from None
+        raise Unreadable([yaml_character_problem(name, text, exc)]) from None
     except YAMLError as exc:
         raise Unreadable([_unreadable(name, f"YAML syntax error: {exc}")]) from None
     except RecursionError:  # not expected within MAX_DEPTH; still one line rather than a traceback
@@ -231,7 +231,7 @@ def _shape_problem(name: str, exc: ShapeError) -> Finding:
     return _unreadable(name, f"{exc.message} (line {exc.line}, column {exc.column})", exc.line, exc.column)
 
 
-def _reader_problem(name: str, text: str, exc: ReaderError) -> Finding:
+def yaml_character_problem(name: str, text: str, exc: ReaderError) -> Finding:
     """A character YAML does not allow (NUL, other control characters), at its line and column."""
     position = exc.position if isinstance(exc.position, int) else 0
     line = text.count("\n", 0, position) + 1

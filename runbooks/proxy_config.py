@@ -33,8 +33,10 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.reader import ReaderError
 
 from runbooks.findings import Finding, Unreadable, display_path
+from runbooks.loader import read_text, yaml_character_problem
 
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences read; no LiteLLM setting nests a tenth as deep."""
@@ -279,17 +281,20 @@ def _merge(sections: dict[str, Placed | list[Placed]], tree: Placed, warnings: l
 def _load(file: Path, name: str, warnings: list[Finding], *, via: tuple[Placed, ...]) -> Any:
     """The document in `file` as `yaml.safe_load` builds it, in line-numbered containers; None if it is empty."""
     try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unreadable([_with_via(Finding("parse_error", f"cannot be read as UTF-8: {exc}", name), via)]) from None
-    except OSError as exc:
-        message = f"cannot be read: {exc.strerror or exc}"
-        raise Unreadable([_with_via(Finding("parse_error", message, name), via)]) from None
-    _check_depth(text, name, via)
-    loader = _LineLoader(text)
+        # As the data files are read: a regular file only, a byte that is not UTF-8 at its line and column.
+        text = read_text(file, name)
+    except Unreadable as exc:
+        raise Unreadable([_with_via(finding, via) for finding in exc.findings]) from None
+    try:
+        _check_depth(text, name, via)
+        loader = _LineLoader(text)
+    except ReaderError as exc:
+        raise Unreadable([_with_via(yaml_character_problem(name, text, exc), via)]) from None
     try:
         try:
             node = loader.get_single_node()
+        except ReaderError as exc:
+            raise Unreadable([_with_via(yaml_character_problem(name, text, exc), via)]) from None
         except RecursionError:
             message = "the YAML is nested too deeply for LiteLLM's YAML loader, which fails on it"
             raise Unreadable([_with_via(Finding("parse_error", message, name), via)]) from None

@@ -224,6 +224,27 @@ def test_bad_bytes_are_located_by_line_and_column(tmp_path, bad, what):
     assert "position" not in message
 
 
+@pytest.mark.parametrize("command", ["check-config", "lint-cost"])
+@pytest.mark.parametrize(("bad", "what"), [(b"\xff\xfe", "0xff"), (b"\x00", "NUL")], ids=["invalid UTF-8", "NUL"])
+def test_bad_bytes_in_a_proxy_config_are_located_by_line_and_column(tmp_path, bad, what, command):
+    data = valid_data()
+    data_dir = write_data(tmp_path, data)
+    config = tmp_path / "config.yaml"
+    raw = ("# 团队的代理配置\n" + dump_yaml(routable_proxy_config(data))).encode()
+    anchor = "代理配置".encode()
+    at = raw.index(anchor) + len(anchor)
+    config.write_bytes(raw[:at] + bad + raw[at:])
+    column = len(raw[:at].decode("utf-8")) + 1
+    data_args = (
+        ["--providers", str(data_dir / "providers.yaml")] if command == "check-config" else ["--data", str(data_dir)]
+    )
+    result = run_capped(command, str(config), *data_args)
+    assert result.returncode == 2
+    message = assert_refused(result, config, 1)
+    assert f"line 1, column {column}" in message and what in message
+    assert "position" not in message
+
+
 def test_a_duplicate_key_names_the_key_and_both_lines_without_the_values(tmp_path):
     data = valid_data()
     data_dir = write_data(tmp_path, data)
