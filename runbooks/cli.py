@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import json
@@ -20,7 +21,8 @@ from runbooks.checks import Report
 from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.findings import Finding, FindingsError, Unreadable, display_path
-from runbooks.publish import build_site, describe, publish, start_build
+from runbooks.progress import Progress
+from runbooks.publish import SiteBuild, build_site, describe, publish, start_build
 
 if TYPE_CHECKING:
     from runbooks.loader import Dataset
@@ -60,6 +62,8 @@ def _main(argv: Sequence[str] | None, outcome: list[int]) -> int:
         parser.print_help()
         sys.stdout.flush()
         return EXIT_UNREADABLE
+    # Long commands show their steps on a terminal; JSON and piped output stay the report alone.
+    args.progress = Progress(enabled=None if args.format == "human" else False)
     report = args.run(args)
     outcome[0] = {"error": EXIT_UNREADABLE, "fail": EXIT_FINDINGS}.get(report.verdict, EXIT_OK)
     _print(report, args.format, args.command)
@@ -340,7 +344,10 @@ def _build(args: argparse.Namespace) -> Report:
     """Build into a temporary directory, gate it, and replace the site directory only on success."""
 
     def build(site: Path) -> Finding | None:
-        return build_site(site, args.data, site_url=args.site_url, audience=args.audience)
+        with args.progress.step(f"build ({args.audience})") as shown:
+            failed = build_site(site, args.data, site_url=args.site_url, audience=args.audience)
+            shown.verdict = "fail" if failed else "pass"
+        return failed
 
     report, loaded = Report(), Report()
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -351,8 +358,12 @@ def _build(args: argparse.Namespace) -> Report:
             dataset = loading.result()
             if dataset is None:
                 return []
-            gates = site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url)
-            return [finding for gate in gates for finding in gate(site)]
+            found = Report()
+            for gate in site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url):
+                _run_gate(found, functools.partial(gate, site), (args.progress, gate_name(gate)))
+            if found.unreadable:
+                raise Unreadable(found.findings)
+            return found.findings + found.warnings
 
         def publishing() -> list[Finding]:
             try:
@@ -404,21 +415,27 @@ def _check(args: argparse.Namespace) -> Report:
             for audience in AUDIENCES
         }
         try:
-            dataset = _load_into(report, args.data)
+            with args.progress.step("validate") as shown:
+                dataset = _load_into(report, args.data)
+                shown.verdict = "pass" if dataset is not None else report.verdict
             if dataset is None:
                 return report
             config = args.config or args.data / "litellm" / "config.yaml"
-            _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()))
-            _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()))
-            report.add(check_freshness(dataset, max_age_days=args.max_age_days, strict=args.strict_freshness))
+            steps = args.progress
+            _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()), (steps, "check-config"))
+            _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()), (steps, "lint-cost"))
+            freshness = functools.partial(
+                check_freshness, dataset, max_age_days=args.max_age_days, strict=args.strict_freshness
+            )
+            _run_gate(report, freshness, (steps, "check-freshness"))
             for audience, running in builds.items():
                 site = Path(tmp) / f"site-{audience}"
-                built = running.wait()
-                if built:
-                    report.add([built])
+                before = len(report.findings)
+                _run_gate(report, functools.partial(_waited, running), (steps, f"build ({audience})"))
+                if len(report.findings) > before:
                     continue
                 for gate in site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url):
-                    _run_gate(report, functools.partial(gate, site))
+                    _run_gate(report, functools.partial(gate, site), (steps, f"{gate_name(gate)} ({audience})"))
         finally:
             for running in builds.values():
                 running.stop()
@@ -460,11 +477,21 @@ def _observe(args: argparse.Namespace) -> Report:
     target = args.data / "observations.yaml"
 
     def run() -> list[Finding]:
-        def progress(key: str) -> None:
-            if args.format == "human":
-                print(f"observing {key}", file=sys.stderr)
+        # One progress line per entry: an entry's line ends when the next one starts.
+        under_way: list[contextlib.AbstractContextManager] = []
 
-        fresh = observe(dataset, args.config or args.data / "litellm" / "config.yaml", on_entry=progress)
+        def progress(key: str) -> None:
+            if under_way:
+                under_way.pop().__exit__(None, None, None)
+            step = args.progress.step(f"observe {key}")
+            step.__enter__()
+            under_way.append(step)
+
+        try:
+            fresh = observe(dataset, args.config or args.data / "litellm" / "config.yaml", on_entry=progress)
+        finally:
+            if under_way:
+                under_way.pop().__exit__(None, None, None)
         if args.check:
             if not target.exists():
                 return [Finding("unobserved_error", "nothing was observed yet; run `make observe`", str(target))]
@@ -529,13 +556,28 @@ def site_gates(audience: str, dataset: Dataset, *, env_file: Path | None = None,
     from runbooks.checks.public import check_public
     from runbooks.checks.secrets import scan_secrets
 
-    gates: list[Gate] = [
-        lambda site: scan_secrets(site, env_file, display_root=site.parent),
-        lambda site: check_links(site, site_url=site_url, display_root=site.parent),
-    ]
-    if audience == "public":
-        gates.append(lambda site: check_public(site, dataset, display_root=site.parent))
-    return gates
+    # Named after their commands: the progress lines of `build` and `check` show these names.
+    def scan_secrets_gate(site: Path) -> list[Finding]:
+        return scan_secrets(site, env_file, display_root=site.parent)
+
+    def check_links_gate(site: Path) -> list[Finding]:
+        return check_links(site, site_url=site_url, display_root=site.parent)
+
+    def check_public_gate(site: Path) -> list[Finding]:
+        return check_public(site, dataset, display_root=site.parent)
+
+    return [scan_secrets_gate, check_links_gate, *([check_public_gate] if audience == "public" else [])]
+
+
+def gate_name(gate: Gate) -> str:
+    """The command a site gate is: `scan_secrets_gate` → `scan-secrets`."""
+    return getattr(gate, "__name__", "gate").removesuffix("_gate").replace("_", "-")
+
+
+def _waited(build: SiteBuild) -> list[Finding]:
+    """A running build's failure, as a gate's findings."""
+    failed = build.wait()
+    return [failed] if failed else []
 
 
 def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Dataset | None:
@@ -550,7 +592,16 @@ def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Datase
         return None
 
 
-def _run_gate(report: Report, gate: Callable[[], list[Finding]]) -> None:
+def _run_gate(report: Report, gate: Callable[[], list[Finding]], step: tuple[Progress, str] | None = None) -> None:
+    """Add what `gate` finds to `report`; with `step`, show it as one line of the command's progress."""
+    if step is not None:
+        progress, name = step
+        found, unreadable = len(report.findings), report.unreadable
+        with progress.step(name) as shown:
+            _run_gate(report, gate)
+            failed = len(report.findings) > found
+            shown.verdict = "error" if report.unreadable and not unreadable else "fail" if failed else "pass"
+        return
     try:
         report.add(gate())
     except Unreadable as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -41,3 +42,26 @@ def test_nothing_is_written_to_a_pipe_or_a_file():
     with Progress(out).step("validate"):
         pass
     assert out.getvalue() == ""
+
+
+def test_build_and_check_show_each_step_on_a_terminal_and_json_stays_clean(tmp_path, monkeypatch):
+    from runbooks import cli
+
+    from .factory import valid_data, write_data
+
+    data_dir = write_data(tmp_path, valid_data())
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    cli.main(["build", "--data", str(data_dir), "--site-dir", str(tmp_path / "site")])
+    shown = [line.split(" ")[0:2] for line in terminal.getvalue().splitlines() if " ... " in line or "...." in line]
+    names = [" ".join(parts) if parts[1].startswith("(") else parts[0] for parts in shown]
+    assert names == ["build (internal)", "scan-secrets", "check-links"]
+
+    terminal.truncate(0)
+    terminal.seek(0)
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    cli.main(["validate", "--data", str(data_dir), "--format", "json"])
+    cli.main(["build", "--data", str(data_dir), "--site-dir", str(tmp_path / "site"), "--format", "json"])
+    assert terminal.getvalue() == ""
+    assert all(json.loads(part)["verdict"] for part in out.getvalue().replace("}\n{", "}\n\x00{").split("\x00"))
