@@ -33,7 +33,12 @@ EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that c
 Gate = Callable[[Path], list[Finding]]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run() -> None:
+    """The `runbooks` command an installed package provides: `python -m runbooks` under its own name."""
+    sys.exit(main(prog="runbooks"))
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m runbooks") -> int:
     """Run the command named in `argv` and return its exit code.
 
     A reader that stops early (`python -m runbooks check-config … | head -1`) ends the output quietly:
@@ -41,15 +46,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     outcome = [EXIT_FINDINGS]
     try:
-        return _main(argv, outcome)
+        return _main(argv, outcome, prog)
     except BrokenPipeError:
         _silence_closed_output()
         return outcome[0]
 
 
-def _main(argv: Sequence[str] | None, outcome: list[int]) -> int:
+def _main(argv: Sequence[str] | None, outcome: list[int], prog: str) -> int:
     """`main`, which records the command's exit code in `outcome` before printing its report."""
-    parser = _parser()
+    parser = _parser(prog)
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # --help or a wrong argument: flush what argparse wrote while a closed pipe can be caught
@@ -619,9 +624,9 @@ def _print(report: Report, fmt: str, name: str) -> None:
     print(f"{name}: {report.verdict} ({counts})")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m runbooks") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m runbooks",
+        prog=prog,
         description="Verified runbooks for the team's AI API providers: "
         "validate the data and check the docs, the proxy config and the built site against each other.",
         epilog=EXIT_CODES,

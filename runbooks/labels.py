@@ -1,4 +1,4 @@
-"""The fixed words of the templates (headings, column names), in every language: templates/labels.yaml."""
+"""The fixed words of the templates (headings, column names), in every language: runbooks/templates/labels.yaml."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, Valida
 from runbooks.findings import DataError, Finding, display_path
 from runbooks.loader import line_of, read_yaml
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-"""Where the page templates and their labels live."""
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+"""Where the page templates and their labels live: inside the package, so an installed `runbooks` has them."""
 
 
 class Label(BaseModel):
@@ -32,11 +32,11 @@ class Labels(RootModel[dict[str, Label]]):
     """The fixed words of the templates (headings, column names), in every language."""
 
     def __getitem__(self, key: str) -> Label:
-        """The label named `key`; a KeyError naming templates/labels.yaml if there is none."""
+        """The label named `key`; a KeyError naming runbooks/templates/labels.yaml if there is none."""
         try:
             return self.root[key]
         except KeyError:
-            raise KeyError(f"templates/labels.yaml has no label '{key}'") from None
+            raise KeyError(f"runbooks/templates/labels.yaml has no label '{key}'") from None
 
     def text(self, key: str, lang: str, **values: str) -> str:
         """The label `key` in `lang`, with its `{name}` placeholders filled from `values`."""
@@ -47,13 +47,13 @@ class Labels(RootModel[dict[str, Label]]):
 
 
 def load_labels(path: Path | None = None) -> Labels:
-    """Read and validate templates/labels.yaml (once per process and file)."""
+    """Read and validate runbooks/templates/labels.yaml (once per process and file)."""
     return _load_labels(str(path or TEMPLATES / "labels.yaml"))
 
 
 @functools.cache
 def _load_labels(path: str) -> Labels:
-    name = display_path(Path(path), TEMPLATES.parent)
+    name = display_path(Path(path), TEMPLATES.parent.parent)
     tree = read_yaml(Path(path), name)
     try:
         return Labels.model_validate({str(k): dict(v) if isinstance(v, dict) else v for k, v in tree.items()})

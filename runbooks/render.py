@@ -24,7 +24,7 @@ def render(page: Page, site: Site, lang: str) -> str:
     try:
         return _fill(template, page, site, lang)
     except jinja2.TemplateError as exc:
-        raise RenderError(f"templates/{page.kind}.md.j2 ({page.path}, {lang}): {exc}") from None
+        raise RenderError(f"runbooks/templates/{page.kind}.md.j2 ({page.path}, {lang}): {exc}") from None
 
 
 class RenderError(Exception):

@@ -40,7 +40,7 @@ def _same(fast: Any, slow: Any, where: str = "$") -> None:
 
 REPOSITORY_YAML = sorted(
     [ROOT / "data" / name for name in ("providers.yaml", "team.yaml", "prices.yaml", "litellm/config.yaml")]
-    + [ROOT / "templates" / "labels.yaml"]
+    + [ROOT / "runbooks" / "templates" / "labels.yaml"]
     + [p for p in (ROOT / "tests" / "fixtures" / "configs").rglob("*.yaml") if p.name != "syntax_error.yaml"]
 )
 
