@@ -429,7 +429,7 @@ def test_the_footer_is_in_the_language_of_the_page(site):
         first = path.relative_to(site).parts[0]
         lang = first if first in others else LANGUAGES[0]
         before, placeholder, after = words(lang).partition("{theme}")
-        assert placeholder, f"runbooks/templates/labels.yaml: footer_made_with ({lang}) must name the theme as {{theme}}"
+        assert placeholder, f"labels.yaml: footer_made_with ({lang}) must name the theme as {{theme}}"
         footer = " ".join(_soup(path).select_one(".md-copyright").get_text().split())
         assert footer == " ".join(f"{before}Material for MkDocs{after}".split()), (lang, path)
 
