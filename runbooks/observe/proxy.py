@@ -117,10 +117,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Started:
+    """A proxy process just started: where it listens, its master key, the fake keys it holds, and its log."""
+
+    url: str
+    master_key: str
+    keys: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
 @contextmanager
-def running_proxy(source: Path, fake: FakeUpstream, workdir: Path) -> Iterator[Proxy]:
-    """Start the pinned proxy with the observed config of `source`; stop it and its workers on exit."""
-    config, changed = observed_config(source, fake)
+def litellm_process(config: dict[str, Any], workdir: Path) -> Iterator[Started]:
+    """Start the pinned proxy with `config` on a free loopback port; stop it and every worker it forked on exit.
+
+    Every variable the config reads gets a fake value made for this run, the master key too, so no
+    real key is ever in the proxy's environment; the process starts with a minimal environment.
+    """
     master_key = "sk-" + secrets.token_hex(16)
     env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
     keys = {name: f"fake-{name.lower()}-{secrets.token_hex(8)}" for name in env_references(config)}
@@ -146,9 +160,17 @@ def running_proxy(source: Path, fake: FakeUpstream, workdir: Path) -> Iterator[P
         )
     try:
         _wait_until_alive(url, process, log)
-        yield Proxy(url, master_key, log, changed, [master_key, *keys.values()])
+        yield Started(url, master_key, keys, process, log)
     finally:
         _stop(process)
+
+
+@contextmanager
+def running_proxy(source: Path, fake: FakeUpstream, workdir: Path) -> Iterator[Proxy]:
+    """Start the pinned proxy with the observed config of `source`; stop it and its workers on exit."""
+    config, changed = observed_config(source, fake)
+    with litellm_process(config, workdir) as started:
+        yield Proxy(started.url, started.master_key, started.log, changed, [started.master_key, *started.keys.values()])
 
 
 def _wait_until_alive(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
