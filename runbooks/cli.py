@@ -469,15 +469,12 @@ def _check(args: argparse.Namespace) -> Report:
     ),
 )
 def _observe(args: argparse.Namespace) -> Report:
-    from runbooks.loader import load
     from runbooks.observe import compare, observe, write_observations
 
     report = Report()
-    try:
-        dataset = load(args.data, display_root=Path.cwd(), observations=False)
-    except FindingsError as exc:
-        report.unreadable = isinstance(exc, Unreadable)
-        report.add(exc.findings)
+    # The observations are what this command writes: the data is read without them.
+    dataset = _load_into(report, args.data, observations=False)
+    if dataset is None:
         return report
     target = args.data / "observations.yaml"
 
@@ -585,12 +582,12 @@ def _waited(build: SiteBuild) -> list[Finding]:
     return [failed] if failed else []
 
 
-def _load_into(report: Report, data_dir: Path, *, prices: bool = True) -> Dataset | None:
+def _load_into(report: Report, data_dir: Path, *, prices: bool = True, observations: bool = True) -> Dataset | None:
     """Load the data; on failure, record each problem in `report` and return None."""
     from runbooks.loader import load
 
     try:
-        return load(data_dir, display_root=Path.cwd(), prices=prices)
+        return load(data_dir, display_root=Path.cwd(), prices=prices, observations=observations)
     except FindingsError as exc:
         report.unreadable = isinstance(exc, Unreadable)
         report.add(exc.findings)

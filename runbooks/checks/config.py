@@ -117,8 +117,8 @@ def route_model(
     head, slash, rest = model.partition("/")
     if head == "azure" and slash and rest in tables.AZURE_NON_OPENAI_MODELS:  # is_non_openai_azure_model
         return Route("openai", model)
-    model, custom = _cohere_chat(model, custom)
-    model, custom = _anthropic_text(model, custom)
+    model, custom = _renamed(model, custom, "cohere", tables.COHERE_CHAT_MODELS, "cohere_chat")
+    model, custom = _renamed(model, custom, "anthropic", tables.ANTHROPIC_TEXT_MODELS, "anthropic_text")
     if custom and model.split("/")[0] != custom:
         model = f"{custom}/{model}"
     if custom == "openrouter" and model.startswith("openrouter/"):
@@ -141,23 +141,16 @@ def route_model(
     return Route(provider, model) if provider else None
 
 
-def _cohere_chat(model: str, custom: str | None) -> tuple[str, str | None]:
-    """handle_cohere_chat_model_custom_llm_provider."""
-    if custom == "cohere" and model in tables.COHERE_CHAT_MODELS:
-        return model, "cohere_chat"
+def _renamed(
+    model: str, custom: str | None, family: str, models: frozenset[str] | set[str], to: str
+) -> tuple[str, str | None]:
+    """A `family` model LiteLLM serves through provider `to` instead (handle_cohere_chat_model_custom_llm_provider,
+    handle_anthropic_text_model_custom_llm_provider): the model without its prefix, and `to`."""
+    if custom == family and model in models:
+        return model, to
     head, slash, rest = model.partition("/")
-    if slash and head == "cohere" and rest in tables.COHERE_CHAT_MODELS:
-        return rest, "cohere_chat"
-    return model, custom
-
-
-def _anthropic_text(model: str, custom: str | None) -> tuple[str, str | None]:
-    """handle_anthropic_text_model_custom_llm_provider."""
-    if custom == "anthropic" and model in tables.ANTHROPIC_TEXT_MODELS:
-        return model, "anthropic_text"
-    head, slash, rest = model.partition("/")
-    if slash and head == "anthropic" and rest in tables.ANTHROPIC_TEXT_MODELS:
-        return rest, "anthropic_text"
+    if slash and head == family and rest in models:
+        return rest, to
     return model, custom
 
 
