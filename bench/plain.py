@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +39,9 @@ def prepare(data_dir: Path, work: Path, site_dir: Path, site_url: str) -> Path:
                 "work_dir": str(site_dir.parent / f".{site_dir.name}-{lang}"),
                 "site_url": site_url if default else urljoin(site_url, f"{lang}/"),
                 "nav": site.nav(lang),
+                # What the hook puts into `extra` and the theme's templates read: the footer's credit in the
+                # page's language, and where the reader's settings are kept.
+                "extra": {"made_with": site.labels["footer_made_with"](lang), "scope": urlsplit(site_url).path or "/"},
             }
         )
     spec = work / "plain-build.json"
@@ -91,6 +94,7 @@ def _build_one(entry: dict[str, Any]) -> None:
         nav=entry["nav"],
         strict=False,
     )
+    config.extra.update(entry["extra"])
     mkdocs_build(config)
 
 
