@@ -89,7 +89,7 @@ schemas: $(STAMP) ## Regenerate the editors' JSON Schemas of data/*.yaml (schema
 	$(PY) -m runbooks.data_schemas
 
 verify-live: $(LITELLM_STAMP) ## Smoke-test as the page shows it and observe every documented error again, through a real LiteLLM proxy
-	$(LITELLM_PY) -m pytest tests/live
+	$(LITELLM_PY) -m pytest -n 0 tests/live
 
 observe: $(LITELLM_STAMP) ## Observe every documented error through the pinned LiteLLM proxy; writes data/observations.yaml
 	$(LITELLM_PY) -m runbooks observe

@@ -1,10 +1,14 @@
-"""Shared fixtures: a factory of small valid data sets, the real data, and the real site built once."""
+"""Shared fixtures: a factory of small valid data sets, the real data, and the real site built once per run."""
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
+import shutil
+import signal
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Under ProperDocs (make test ENGINE=properdocs), `mkdocs.*` imports in this process reach it, as its command line does.
 engine.alias_mkdocs_imports()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach the commands the tests start, and give the gates a memory of this run's own.
+
+    A run started in the background (a shell's `&`) ignores SIGINT, and every process it starts would
+    inherit that: the tests stop `mkdocs serve` with SIGINT, as Ctrl-C does, so it must not be ignored.
+    The gates' memory (runbooks/checks/memory.py) is this run's: the tests neither read what the user's
+    builds left in ~/.cache/runbooks nor add their temporary sites to it. pytest-xdist's workers start
+    after this and inherit the variable.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    cache = tempfile.mkdtemp(prefix="runbooks-test-cache-")
+    os.environ["RUNBOOKS_CACHE_DIR"] = cache
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture
@@ -56,13 +78,37 @@ def public_dataset(dataset: Dataset) -> Dataset:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The team's site from the real data, built once (Chinese at the root, English under en/)."""
-    return build_real_site(tmp_path_factory.mktemp("site"), "internal")
+    return once(tmp_path_factory, "site", lambda out: build_real_site(out, "internal"))
 
 
 @pytest.fixture(scope="session")
 def public_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The public site from the real data, built once."""
-    return build_real_site(tmp_path_factory.mktemp("site-public"), "public")
+    return once(tmp_path_factory, "site-public", lambda out: build_real_site(out, "public"))
+
+
+def once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A directory `make` fills once per test run, however many processes run the tests (pytest-xdist).
+
+    The first process to ask makes it while holding a lock; the others wait for the lock and use what it made.
+    A failed `make` leaves nothing behind, so the next process to ask tries again and reports its own failure.
+    """
+    base = tmp_path_factory.getbasetemp()
+    # Each pytest-xdist worker has a base directory of its own inside the run's.
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, done = root / name, root / f"{name}.done"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            try:
+                make(out)
+            except BaseException:
+                shutil.rmtree(out, ignore_errors=True)
+                raise
+            done.touch()
+    return out
 
 
 def build_real_site(out: Path, audience: str) -> Path:

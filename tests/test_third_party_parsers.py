@@ -8,6 +8,7 @@ under a sub-path.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import posixpath
 import re
@@ -92,7 +93,9 @@ def _site_of(built: Built, dataset, public_dataset) -> Site:
     return Site.of(public_dataset if built.audience == "public" else dataset, audience=built.audience)
 
 
+@functools.lru_cache(maxsize=128)
 def _soup(path: Path) -> BeautifulSoup:
+    """The parsed page at `path`, parsed once for the tests of its site (they read it and never change it)."""
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 

@@ -1,4 +1,4 @@
-"""The built site in a real browser: language switch, search, FAQ anchors, phone width, copy button, screenshots."""
+"""The built site in a real browser: language switch, search, FAQ anchors, copy button, screenshots."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from runbooks.site import Site
 
 from ..built_pages import page_file, page_url, smoke_test_command_on_page, smoke_test_step_id
 from ..conftest import ROOT
+from .pages import PHONE
 
-PHONE = {"width": 390, "height": 844}
 SEARCHES = [("zh", "充值"), ("en", "recharge")]
 TOP_RESULTS = 5
 
@@ -108,37 +108,6 @@ def test_an_faq_link_with_an_anchor_shows_its_question(browser, origin, dataset,
             assert question.bounding_box()["y"] >= header_bottom, f"#{faq.id} is hidden under the header"
         finally:
             page.close()
-
-
-def test_no_page_scrolls_sideways_on_a_phone(page, origin, site):
-    page.set_viewport_size(PHONE)
-    html_files = sorted(site.rglob("*.html"))
-    assert len(html_files) > 20
-    too_wide = {}
-    for html_file in html_files:
-        path = html_file.relative_to(site).as_posix().removesuffix("index.html")
-        page.goto(f"{origin}/{path}")
-        widths = _widths(page)
-        if widths[0] > widths[1]:
-            too_wide[path] = widths
-    assert not too_wide, f"pages wider than {PHONE['width']} px (scrollWidth, clientWidth): {too_wide}"
-
-
-def test_the_width_check_notices_a_page_that_scrolls_sideways(page, origin):
-    page.set_viewport_size(PHONE)
-    page.goto(url_of(origin, "en", ""))
-    scroll_width, client_width = _widths(page)
-    assert scroll_width <= client_width == PHONE["width"]
-    page.evaluate(
-        "document.querySelector('article').insertAdjacentHTML('beforeend', '<div style=\"width: 800px\">x</div>')"
-    )
-    scroll_width, client_width = _widths(page)
-    assert scroll_width > client_width
-
-
-def _widths(page) -> tuple[int, int]:
-    """How wide the page's content is, and how wide the window shows it."""
-    return tuple(page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"))
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -1,5 +1,6 @@
-"""Every page of both sites in Chromium, as a person uses it: no errors, no missing files, the colour scheme
-kept across languages, tables whose identifiers stay whole, and search terms highlighted whole."""
+"""Every page of both sites in Chromium, as a person uses it: no errors, no missing files, no page wider than a
+phone, the colour scheme kept across languages, tables whose identifiers stay whole, and search terms
+highlighted whole."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,88 +19,45 @@ import pytest
 from runbooks import engine
 
 from ..conftest import ROOT
-
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-
-def _paths(site: Path) -> list[str]:
-    """The path of every HTML page of a built site, as served (`faq/`, `en/404.html`)."""
-    return sorted(p.relative_to(site).as_posix().removesuffix("index.html") for p in site.rglob("*.html"))
-
-
-# --- Watching what a page does ----------------------------------------------------------------------
-
-
-@dataclass
-class Problems:
-    """What went wrong while pages were open: console errors, uncaught exceptions, failed requests."""
-
-    seen: list[str] = field(default_factory=list)
-
-    def watch(self, page) -> None:
-        """Record every problem of `page` and of the requests it and its workers make (the search index's)."""
-        page.on("console", lambda message: message.type == "error" and self.seen.append(f"console: {message.text}"))
-        page.on("pageerror", lambda error: self.seen.append(f"exception: {error}"))
-        page.on("response", self._response)
-        page.on("requestfailed", self._failed)
-
-    def _response(self, response) -> None:
-        if response.status >= 400:
-            self.seen.append(f"HTTP {response.status}: {response.url}")
-
-    def _failed(self, request) -> None:
-        # A request cut short by leaving the page is not a missing file.
-        if request.failure != "net::ERR_ABORTED":
-            self.seen.append(f"failed ({request.failure}): {request.url}")
+from .pages import (
+    DESKTOP,
+    PHONE,
+    Problems,
+    Visit,
+    open_page,
+    paths_of,
+    problems_of,
+    settle,
+    table_problems,
+    visit_all,
+    widths,
+)
 
 
-SEARCH_READY = """() => {
-  const meta = document.querySelector(".md-search-result__meta");
-  if (!meta) return true;
-  // Once its worker holds the index, the search box says what the theme's translations call the placeholder.
-  const config = JSON.parse(document.getElementById("__config").textContent);
-  return meta.textContent.trim() === config.translations["search.result.placeholder"];
-}"""
+@pytest.fixture(scope="module")
+def desktop_visits(browser, origin: str, site: Path) -> dict[str, Visit]:
+    """Every page of the team's site, opened once at desktop size for the tests below, by path."""
+    return visit_all(browser, origin, paths_of(site), DESKTOP)
 
 
-def _settle(page) -> None:
-    """Wait until the page has done what it does on opening: the search index loaded, fonts and layout done."""
-    page.wait_for_function(SEARCH_READY)
-    page.evaluate("document.fonts.ready")
-    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-
-
-def _open(page, url: str) -> None:
-    """Open `url` and wait for it to settle."""
-    page.goto(url)
-    _settle(page)
-
-
-def _visit_all(browser, origin: str, paths: list[str]) -> dict[str, list[str]]:
-    """Open every page; return the problems of each page that had any."""
-    page = browser.new_page()
-    problems = Problems()
-    problems.watch(page)
-    found = {}
-    try:
-        for path in paths:
-            problems.seen.clear()
-            _open(page, f"{origin}/{path}")
-            if problems.seen:
-                found[path] = list(problems.seen)
-    finally:
-        page.close()
-    return found
+@pytest.fixture(scope="module")
+def phone_visits(browser, origin: str, site: Path) -> dict[str, Visit]:
+    """Every page of the team's site, opened once at phone size for the tests below, by path."""
+    return visit_all(browser, origin, paths_of(site), PHONE)
 
 
 @pytest.mark.parametrize("audience", ["internal", "public"])
 def test_no_page_logs_an_error_or_requests_a_file_the_build_lacks(browser, request, audience):
     site = request.getfixturevalue("site" if audience == "internal" else "public_site")
-    origin = request.getfixturevalue("origin" if audience == "internal" else "public_origin")
-    paths = _paths(site)
+    paths = paths_of(site)
     assert len(paths) > 20 and "404.html" in paths
-    assert _visit_all(browser, origin, paths) == {}
+    if audience == "internal":
+        # The team's pages are opened once at each window size, for this test and the layout tests.
+        for visits in (request.getfixturevalue("desktop_visits"), request.getfixturevalue("phone_visits")):
+            assert sorted(visits) == paths
+            assert problems_of(visits) == {}
+    else:
+        assert problems_of(visit_all(browser, request.getfixturevalue("public_origin"), paths)) == {}
 
 
 def test_the_watch_notices_a_missing_file_and_a_console_error(browser, origin):
@@ -108,7 +65,7 @@ def test_the_watch_notices_a_missing_file_and_a_console_error(browser, origin):
     problems = Problems()
     problems.watch(page)
     try:
-        _open(page, f"{origin}/")
+        open_page(page, f"{origin}/")
         assert problems.seen == []
         page.evaluate("fetch('/no-such-dir/sitemap.xml').catch(() => {})")
         page.evaluate("console.error('something broke')")
@@ -154,13 +111,34 @@ def test_under_mkdocs_serve_no_page_requests_a_file_the_build_lacks(browser, sit
     first = next(iter(dataset.providers.providers))
     provider = re.compile(r"(?:[a-z]+/)?providers/([^/]+)/")
     paths = []
-    for path in _paths(site):
+    for path in paths_of(site):
         match = provider.fullmatch(path)
         if not path.endswith("404.html") and (match is None or match[1] == first):
             paths.append(path)
     assert len(paths) > 10
     with _mkdocs_serve(tmp_path / "serve.log") as served:
-        assert _visit_all(browser, served, paths) == {}
+        assert problems_of(visit_all(browser, served, paths)) == {}
+
+
+# --- Width on a phone ---------------------------------------------------------------------------------
+
+
+def test_no_page_scrolls_sideways_on_a_phone(phone_visits):
+    assert len(phone_visits) > 20
+    too_wide = {path: visit.widths for path, visit in phone_visits.items() if visit.widths[0] > visit.widths[1]}
+    assert not too_wide, f"pages wider than {PHONE['width']} px (scrollWidth, clientWidth): {too_wide}"
+
+
+def test_the_width_check_notices_a_page_that_scrolls_sideways(page, origin):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{origin}/en/")
+    scroll_width, client_width = widths(page)
+    assert scroll_width <= client_width == PHONE["width"]
+    page.evaluate(
+        "document.querySelector('article').insertAdjacentHTML('beforeend', '<div style=\"width: 800px\">x</div>')"
+    )
+    scroll_width, client_width = widths(page)
+    assert scroll_width > client_width
 
 
 # --- The colour scheme across languages ---------------------------------------------------------------
@@ -178,14 +156,14 @@ def _switch_language(page, lang: str) -> None:
     page.locator(".md-header .md-select").hover()
     with page.expect_navigation():
         page.locator(f'.md-header a.md-select__link[hreflang="{lang}"]').click()
-    _settle(page)
+    settle(page)
 
 
 @pytest.fixture
 def scheme_page(browser, origin):
     """A tab on the served site with no colour scheme chosen, and none left chosen for the tests after it."""
     page = browser.new_page()
-    _open(page, f"{origin}/")
+    open_page(page, f"{origin}/")
     page.evaluate("localStorage.clear()")
     yield page
     page.evaluate("localStorage.clear()")
@@ -194,7 +172,7 @@ def scheme_page(browser, origin):
 
 def test_the_colour_scheme_chosen_in_one_language_stays_in_the_other(scheme_page, origin):
     page = scheme_page
-    _open(page, f"{origin}/providers/openai/")
+    open_page(page, f"{origin}/providers/openai/")
     light = _scheme(page)
     _toggle_scheme(page)
     dark = _scheme(page)
@@ -221,57 +199,21 @@ def test_the_scheme_check_notices_a_choice_the_other_language_does_not_know(sche
 
 # --- Tables --------------------------------------------------------------------------------------------
 
-TABLES = """() => {
-  const article = document.querySelector("article");
-  const style = getComputedStyle(article);
-  const column = article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const out = {broken: [], overflowing: [], narrow: [], tables: 0};
-  for (const table of article.querySelectorAll("table")) {
-    out.tables += 1;
-    for (const code of table.querySelectorAll("code")) {
-      const lines = new Set([...code.getClientRects()].map((r) => Math.round(r.top)));
-      if (lines.size > 1) out.broken.push(code.textContent);
-    }
-    const box = table.closest(".md-typeset__scrollwrap") || table.parentElement;
-    if (table.scrollWidth > table.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1) {
-      out.overflowing.push([table.scrollWidth, table.clientWidth, box.scrollWidth, box.clientWidth]);
-    }
-    const width = table.getBoundingClientRect().width;
-    if (Math.abs(width - column) > 2) out.narrow.push([Math.round(width), Math.round(column)]);
-  }
-  return out;
-}"""
 
-
-def _table_problems(page) -> dict:
-    found = page.evaluate(TABLES)
-    return {key: value for key, value in found.items() if key != "tables" and value}, found["tables"]
-
-
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_identifiers_in_tables_stay_whole_and_tables_use_the_width(browser, origin, site, viewport):
-    page = browser.new_page()
-    page.set_viewport_size(viewport)
-    problems, tables = {}, 0
-    try:
-        for path in _paths(site):
-            _open(page, f"{origin}/{path}")
-            found, count = _table_problems(page)
-            tables += count
-            if found:
-                problems[path] = found
-    finally:
-        page.close()
-    assert tables > 30
-    assert problems == {}, f"at {viewport['width']} px: {problems}"
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_identifiers_in_tables_stay_whole_and_tables_use_the_width(request, viewport):
+    visits = request.getfixturevalue(f"{viewport}_visits")
+    assert sum(visit.table_count for visit in visits.values()) > 30
+    problems = {path: visit.tables for path, visit in visits.items() if visit.tables}
+    assert problems == {}, f"at {viewport} size: {problems}"
 
 
 def test_the_table_check_notices_a_broken_identifier_an_overflow_and_a_narrow_table(browser, origin):
     page = browser.new_page()
     page.set_viewport_size(PHONE)
     try:
-        _open(page, f"{origin}/en/")
-        assert _table_problems(page)[0] == {}
+        open_page(page, f"{origin}/en/")
+        assert table_problems(page)[0] == {}
         long_id = "provider/" + "very-long-model-name-" * 6
         page.evaluate(
             """id => document.querySelector("article").insertAdjacentHTML("beforeend",
@@ -284,7 +226,7 @@ def test_the_table_check_notices_a_broken_identifier_an_overflow_and_a_narrow_ta
                     <table style="width: 40%"><tbody><tr><td>x</td></tr></tbody></table></div></div>`)""",
             long_id,
         )
-        found, _ = _table_problems(page)
+        found, _ = table_problems(page)
         assert found["broken"] == [long_id]
         assert len(found["overflowing"]) == 1
         assert len(found["narrow"]) == 1
@@ -309,13 +251,13 @@ def _search_result_links(page, query: str) -> list[str]:
 def test_search_results_highlight_the_whole_chinese_term(browser, origin, site, query):
     page = browser.new_page()
     try:
-        _open(page, f"{origin}/")
+        open_page(page, f"{origin}/")
         links = _search_result_links(page, query)
         assert links
         highlights = {parse_qs(urlsplit(link).query).get("h", [""])[0] for link in links}
         assert highlights == {query}, highlights
         page.goto(links[0])
-        _settle(page)
+        settle(page)
         marks = page.locator("article mark[data-md-highlight]").all_inner_texts()
         assert marks and set(marks) == {query}, marks
     finally:
@@ -325,7 +267,7 @@ def test_search_results_highlight_the_whole_chinese_term(browser, origin, site, 
 def test_an_english_search_keeps_the_theme_s_highlighting(browser, origin):
     page = browser.new_page()
     try:
-        _open(page, f"{origin}/en/")
+        open_page(page, f"{origin}/en/")
         links = _search_result_links(page, "recharge")
         highlights = {parse_qs(urlsplit(link).query).get("h", [""])[0] for link in links}
         assert highlights <= {"recharge", ""} and "recharge" in highlights, highlights
