@@ -355,16 +355,27 @@ def _build(args: argparse.Namespace) -> Report:
         return failed
 
     report, loaded = Report(), Report()
+
+    # MkDocs reads and checks the data as it builds. Of the gates, only check-public needs it: the data is
+    # read here for the public site, or once a build has failed, to say where the data is wrong.
+    public = args.audience == "public"
+
+    def prepare() -> list[Gate] | None:
+        dataset = _load_into(loaded, args.data) if public else None
+        if public and dataset is None:
+            return None
+        return site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The data is read while MkDocs builds, which reads and checks it too: reading it here costs no time.
-        loading = pool.submit(_load_into, loaded, args.data)
+        # The gates are made ready while MkDocs builds: this costs no time.
+        preparing = pool.submit(prepare)
 
         def gates(site: Path) -> list[Finding]:
-            dataset = loading.result()
-            if dataset is None:
+            prepared = preparing.result()
+            if prepared is None:
                 return []
             found = Report()
-            for gate in site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url):
+            for gate in prepared:
                 _run_gate(found, functools.partial(gate, site), (args.progress, gate_name(gate)))
             if found.unreadable:
                 raise Unreadable(found.findings)
@@ -378,7 +389,9 @@ def _build(args: argparse.Namespace) -> Report:
 
         published = Report()
         _run_gate(published, publishing)
-        loading.result()
+        preparing.result()
+    if not public and published.verdict != "pass":
+        _load_into(loaded, args.data)
     # Broken data fails the build too; its problems, located in the data, say more than MkDocs' message.
     for part in (loaded,) if loaded.verdict != "pass" else (loaded, published):
         report.add(part.findings + part.warnings)
@@ -433,13 +446,18 @@ def _check(args: argparse.Namespace) -> Report:
                 check_freshness, dataset, max_age_days=args.max_age_days, strict=args.strict_freshness
             )
             _run_gate(report, freshness, (steps, "check-freshness"))
+            # Made now, while the sites still build: the gates read what they remember from earlier runs.
+            gates = {
+                audience: site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url)
+                for audience in builds
+            }
             for audience, running in builds.items():
                 site = Path(tmp) / f"site-{audience}"
                 before = len(report.findings)
                 _run_gate(report, functools.partial(_waited, running), (steps, f"build ({audience})"))
                 if len(report.findings) > before:
                     continue
-                for gate in site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url):
+                for gate in gates[audience]:
                     _run_gate(report, functools.partial(gate, site), (steps, f"{gate_name(gate)} ({audience})"))
         finally:
             for running in builds.values():
@@ -553,19 +571,30 @@ def _explain(args: argparse.Namespace) -> Report:
 # -------------------------------------------------------------------------------------------------
 
 
-def site_gates(audience: str, dataset: Dataset, *, env_file: Path | None = None, site_url: str) -> list[Gate]:
-    """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact."""
+def site_gates(audience: str, dataset: Dataset | None, *, env_file: Path | None = None, site_url: str) -> list[Gate]:
+    """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact.
+
+    `dataset` is the data the site was built from; only the public site's gate needs it. What the gates
+    need before seeing the site (their modules, the memory of check-links) is read here, so that making
+    them while the site builds takes that time off the gates.
+    """
+    if audience == "public" and dataset is None:
+        raise ValueError("check-public needs the data the public site was built from")
+    from runbooks.checks.links import links_memory
     from runbooks.checks.public import check_public
     from runbooks.checks.secrets import scan_secrets
+
+    memory = links_memory()
 
     # Named after their commands: the progress lines of `build` and `check` show these names.
     def scan_secrets_gate(site: Path) -> list[Finding]:
         return scan_secrets(site, env_file, display_root=site.parent)
 
     def check_links_gate(site: Path) -> list[Finding]:
-        return check_links(site, site_url=site_url, display_root=site.parent)
+        return check_links(site, site_url=site_url, display_root=site.parent, memory=memory)
 
     def check_public_gate(site: Path) -> list[Finding]:
+        assert dataset is not None
         return check_public(site, dataset, display_root=site.parent)
 
     return [scan_secrets_gate, check_links_gate, *([check_public_gate] if audience == "public" else [])]

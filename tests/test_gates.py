@@ -267,3 +267,26 @@ def test_validate_json_output(tmp_path):
     assert report["verdict"] == "fail"
     assert report["findings"][0]["file"].endswith("providers.yaml")
     assert report["findings"][0]["reason"] == "invalid_data"
+
+
+def test_links_are_resolved_as_urljoin_resolves_them():
+    """The quick path of check-links, against the standard library's urljoin on made-up links of a served page."""
+    from urllib.parse import urljoin, urlsplit
+
+    from runbooks.checks.links import _join_path, _relative_reference
+
+    rng = random.Random(11)
+    segments = ["", ".", "..", "faq", "en", "a b", "x.html", "%2e%2e", "..a", "a:b", "?q=1", "#top", "#", ";p", "\t"]
+    bases = ["/", "/faq/", "/en/providers/acme/", "/docs/", "/docs/en/404.html", "/sitemap.xml"]
+    quick = 0
+    for _ in range(5000):
+        target = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 5)))
+        target = rng.choice(["", "/", "./", "../"]) + target + rng.choice(["", "#frag", "?v=2#x", "/"])
+        for base in bases:
+            reference = _relative_reference(target)
+            if reference is None:
+                continue
+            quick += 1
+            expected = urlsplit(urljoin("http://127.0.0.1:8000" + base, target))
+            assert (_join_path(base, reference[0]), reference[1]) == (expected.path, expected.fragment), (base, target)
+    assert quick > 10_000  # most made-up links take the quick path; the others are left to urljoin

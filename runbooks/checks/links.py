@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -49,20 +50,22 @@ def check_links(
     site_url: str = "/",
     external: bool = False,
     display_root: Path | None = None,
+    memory: ParsedPages | None = None,
 ) -> list[Finding]:
     """Check every link of every HTML page under `site_dir`; anchors must exist on their target page.
 
     Links are resolved as a browser would, with the site served at `site_url` (its path is the
     site's root; absolute URLs under it count as internal). Each page is parsed once and each
     distinct link checked once. With `external`, other http(s) URLs are checked by LinkChecker,
-    which needs network access.
+    which needs network access. `memory` is what the gate remembers of pages parsed before
+    (`links_memory()`, read here if not given).
     """
     if not site_dir.is_dir():
         raise Unreadable([Finding("unreadable", "not a directory (build the site first)", str(site_dir))])
     root = urlsplit(site_url)
     base_path = root.path if root.path.endswith("/") else root.path + "/"
     pages = {_url_of(path, site_dir, base_path): path for path in sorted(site_dir.rglob("*.html"))}
-    parsed = dict(zip(pages, _parse_all(list(pages.values())), strict=True))
+    parsed = dict(zip(pages, _parse_all(list(pages.values()), memory), strict=True))
     resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
     shown = display_root or site_dir.parent
 
@@ -75,19 +78,24 @@ def check_links(
             if target.lower().startswith(UNSAFE_SCHEMES):
                 findings.append(Finding("unsafe_link", f"link with a script scheme: {target[:40]}", file, line))
                 continue
-            absolute = urljoin(root._replace(path=url).geturl() if root.netloc else url, target)
-            parts = urlsplit(absolute)
-            if parts.scheme in ("mailto", "tel"):
-                continue
-            if parts.netloc and parts.netloc != root.netloc:
-                if parts.scheme in ("http", "https"):
-                    outside.setdefault(absolute.split("#", 1)[0], (file, line))
-                continue
-            if not parts.path.startswith(base_path):
+            reference = _relative_reference(target)
+            if reference is not None:  # most links: a path on this site, resolved as urljoin does, only quicker
+                path, fragment = _join_path(url, reference[0]), reference[1]
+            else:
+                absolute = urljoin(root._replace(path=url).geturl() if root.netloc else url, target)
+                parts = urlsplit(absolute)
+                if parts.scheme in ("mailto", "tel"):
+                    continue
+                if parts.netloc and parts.netloc != root.netloc:
+                    if parts.scheme in ("http", "https"):
+                        outside.setdefault(absolute.split("#", 1)[0], (file, line))
+                    continue
+                path, fragment = parts.path, parts.fragment
+            if not path.startswith(base_path):
                 message = f"{target} points outside the site root {base_path}"
                 findings.append(Finding("broken_link", message, file, line, context={"url": target}))
                 continue
-            target_key = (parts.path, unquote(parts.fragment))
+            target_key = (path, unquote(fragment))
             if target_key not in resolved:  # each distinct target once: the navigation repeats on every page
                 resolved[target_key] = _resolve(*target_key, site_dir, base_path, parsed)
             finding = resolved[target_key]
@@ -96,6 +104,50 @@ def check_links(
     if external and outside:
         findings += _check_external(outside)
     return findings
+
+
+_LEFT_TO_URLJOIN = re.compile(r"[\x00-\x1f;]")
+"""What urlsplit drops (control characters) and what urljoin reads as parameters (`;`): such links take its path."""
+
+
+def _relative_reference(target: str) -> tuple[str, str] | None:
+    """A link with neither scheme nor host, as (path, fragment) without its query; None for any other link."""
+    if target.startswith("//") or _LEFT_TO_URLJOIN.search(target):
+        return None
+    head = target.split("#", 1)[0].split("?", 1)[0]
+    if ":" in head.split("/", 1)[0]:  # a scheme, or a first segment with a colon, which urljoin reads as one
+        return None
+    rest, _, fragment = target.partition("#")
+    return rest.split("?", 1)[0], fragment
+
+
+def _join_path(base: str, path: str) -> str:
+    """The path `urljoin` gives for `path` (no scheme, host or query) on the page at `base`, served from a host.
+
+    The same steps as `urllib.parse.urljoin` (RFC 3986's merge and removal of dot segments), without
+    parsing either URL again: a site has tens of thousands of links.
+    """
+    if not path:
+        return base
+    base_parts = base.split("/")
+    if base_parts[-1] != "":
+        del base_parts[-1]  # the base's last segment is a file, not a directory
+    if path.startswith("/"):
+        segments = path.split("/")
+    else:
+        segments = base_parts + path.split("/")
+        segments[1:-1] = filter(None, segments[1:-1])
+    resolved: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if resolved:
+                resolved.pop()
+        elif segment != ".":
+            resolved.append(segment)
+    if segments[-1] in (".", ".."):
+        resolved.append("")
+    joined = "/".join(resolved)
+    return joined if joined.startswith("/") else "/" + joined  # as on a host: `..` stops at its root
 
 
 def _resolve(
@@ -138,9 +190,14 @@ PARALLEL_MIN_PAGES = 200
 """From this many pages, the pages are parsed in parallel processes, one per core (parsing dominates the gate)."""
 
 
-def _parse_all(paths: list[Path]) -> list[_Page]:
+def links_memory() -> ParsedPages:
+    """What the gate remembers of the pages it parsed, read now: a build reads it while MkDocs still runs."""
+    return ParsedPages("check-links", gate_key(Path(__file__)))
+
+
+def _parse_all(paths: list[Path], memory: ParsedPages | None = None) -> list[_Page]:
     """Every page's ids and links; a page parsed before, with the same content, is taken from the gate's memory."""
-    memory = ParsedPages("check-links", gate_key(Path(__file__)))
+    memory = memory if memory is not None else links_memory()
     contents = [path.read_bytes() for path in paths]
     digests = [digest(data) for data in contents]
     todo = [n for n, d in enumerate(digests) if d not in memory]
