@@ -82,6 +82,9 @@ def build(spec: Path, only: int | None = None) -> None:
 
 
 def _build_one(entry: dict[str, Any]) -> None:
+    from runbooks import engine
+
+    engine.alias_mkdocs_imports()  # with ProperDocs as the engine, `mkdocs.*` is ProperDocs
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
@@ -100,6 +103,9 @@ def _build_one(entry: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     import logging
+
+    if str(ROOT) not in sys.path:  # a child of `build`, run as `python bench/plain.py`: runbooks is beside bench/
+        sys.path.insert(0, str(ROOT))
 
     logging.basicConfig(level=logging.ERROR)
     build(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)
