@@ -9,7 +9,7 @@ import pytest
 
 from runbooks.checks import memory as gate_memory
 from runbooks.checks.links import _parse, _parse_all, check_links
-from runbooks.checks.memory import CleanFiles, digest
+from runbooks.checks.memory import CleanFiles, ParsedPages, digest
 from runbooks.checks.secrets import scan_secrets
 
 
@@ -109,3 +109,14 @@ def test_remembered_pages_are_what_parsing_them_gives(site, cache):
     assert _parse_all(pages) == fresh  # parsed and remembered
     assert _parse_all(pages) == fresh  # taken from memory
     assert any(path.suffix == ".json" for path in cache.iterdir())
+
+
+def test_memories_read_at_the_same_time_keep_what_each_parsed(cache):
+    """`check` makes the gates of both audiences before either runs: the second save keeps the first's pages."""
+    first, second = ParsedPages("check-links", "key"), ParsedPages("check-links", "key")
+    first["a" * 32] = [["top"], []]
+    second["b" * 32] = [[], [["#top", 3]]]
+    first.save()
+    second.save()
+    again = ParsedPages("check-links", "key")
+    assert again["a" * 32] == [["top"], []] and again["b" * 32] == [[], [["#top", 3]]]

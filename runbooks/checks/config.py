@@ -731,31 +731,26 @@ def _dangling_aliases(proxy: ProxyConfig) -> list[Finding]:
 def _unserved(proxy: ProxyConfig, documented: Documented) -> list[Finding]:
     served = {text(d.node.get("model_name")) for d in proxy.items("model_list") if isinstance(d.node, CommentedMap)}
     line = key_line(proxy.main.node, "model_list", 1)
-    findings = [
-        Finding(
-            "unserved_model",
-            f"documented model '{name}' ({documented.model_string(name)}) is not served by any model_list entry",
-            proxy.main.file,
-            line,
-            severity="warning",
-            context={"model_name": name, "provider": pid},
-        )
+    # Each documented model and model group, as the message names it, with what the finding's context adds.
+    documented_names = [
+        (name, f"model '{name}' ({documented.model_string(name)})", {"provider": pid})
         for name, (pid, _) in documented.models.items()
-        if name not in served
+    ] + [
+        (name, f"model group '{name}' ({', '.join(group.members)})", {"group": name})
+        for name, group in documented.groups.items()
     ]
-    findings += [
+    return [
         Finding(
             "unserved_model",
-            f"documented model group '{name}' ({', '.join(group.members)}) is not served by any model_list entry",
+            f"documented {what} is not served by any model_list entry",
             proxy.main.file,
             line,
             severity="warning",
-            context={"model_name": name, "group": name},
+            context={"model_name": name, **extra},
         )
-        for name, group in documented.groups.items()
+        for name, what, extra in documented_names
         if name not in served
     ]
-    return findings
 
 
 def _finding(

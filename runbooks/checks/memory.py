@@ -89,29 +89,38 @@ class ParsedPages:
         except (OSError, ValueError):
             known = {}
         self._known: dict[str, Any] = known if isinstance(known, dict) else {}
-        self._changed = False
+        self._new: dict[str, Any] = {}
 
     def __contains__(self, file_digest: str) -> bool:
-        return file_digest in self._known
+        return file_digest in self._new or file_digest in self._known
 
     def __getitem__(self, file_digest: str) -> Any:
-        return self._known[file_digest]
+        return self._new[file_digest] if file_digest in self._new else self._known[file_digest]
 
     def __setitem__(self, file_digest: str, value: Any) -> None:
-        if len(self._known) >= MAX_ENTRIES:
-            self._known = {}
-        self._known[file_digest] = value
-        self._changed = True
+        self._new[file_digest] = value
 
     def save(self) -> None:
-        """Write the memory whole, replacing the old file in one step; one that cannot be written is left."""
-        if not self._changed:
+        """Add what was parsed since it was read to the memory as it is now, replacing the file in one step.
+
+        Runs that save meanwhile (a build's other gate, another build) keep what they added; beyond
+        MAX_ENTRIES only this run's pages are kept. A memory that cannot be written is left as it was.
+        """
+        if not self._new:
             return
+        try:
+            current = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            current = {}
+        merged = current if isinstance(current, dict) else {}
+        if len(merged) + len(self._new) > MAX_ENTRIES:
+            merged = {}
+        merged.update(self._new)
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self._path.parent, delete=False) as out:
-                json.dump(self._known, out, separators=(",", ":"))
+                json.dump(merged, out, separators=(",", ":"))
             os.replace(out.name, self._path)
         except OSError:
             return
-        self._changed = False
+        self._known, self._new = merged, {}
