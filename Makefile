@@ -31,7 +31,7 @@ LITELLM_STAMP := $(LITELLM_VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help serve site public validate check check-config lint-cost sync-prices test lint bench clean verify-live observe chromium screenshots
 .PHONY: sync-litellm
-.PHONY: schemas test-properdocs
+.PHONY: schemas test-properdocs bytecode
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,19 +48,25 @@ $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt
 	            "it needs Python 3.11 and access to PyPI" >&2; exit 1; }
 	@touch $@
 
-serve: $(STAMP) ## Build and serve both languages on http://127.0.0.1:8000 with live reload
+# Every build runs several Python processes; where PYTHONDONTWRITEBYTECODE is set, none of them keeps
+# what it compiles, so each would compile the project's modules again. compileall writes them once
+# (and again only when a source changed).
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q runbooks hooks bench > /dev/null
+
+serve: $(STAMP) bytecode ## Build and serve both languages on http://127.0.0.1:8000 with live reload
 	$(PY) -m $(ENGINE) serve --config-file mkdocs.yml --dev-addr 127.0.0.1:8000
 
-site: $(STAMP) ## Build, gate and publish the team's internal site (every fact, noindex) into site/
+site: $(STAMP) bytecode ## Build, gate and publish the team's internal site (every fact, noindex) into site/
 	$(PY) -m runbooks build --audience internal --site-dir site
 
-public: $(STAMP) ## Build, gate (incl. check-public) and publish the public site (public facts only) into site-public/
+public: $(STAMP) bytecode ## Build, gate (incl. check-public) and publish the public site (public facts only) into site-public/
 	$(PY) -m runbooks build --audience public --site-dir site-public
 
 validate: $(STAMP) ## Check data/*.yaml against the schema
 	$(PY) -m runbooks validate
 
-check: $(STAMP) ## Run every gate: validate, check-config, lint-cost, freshness, a build, scan-secrets, check-links
+check: $(STAMP) bytecode ## Run every gate: validate, check-config, lint-cost, freshness, a build, scan-secrets, check-links
 	$(PY) -m runbooks check
 
 check-config: $(STAMP) ## Check data/litellm/config.yaml against the documented providers
@@ -79,7 +85,7 @@ lint: $(STAMP) ## Run ruff on the code
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(STAMP) lint chromium ## Run the linter and the whole test suite, browser tests included (the real site is built once per audience)
+test: $(STAMP) bytecode lint chromium ## Run the linter and the whole test suite, browser tests included (the real site is built once per audience)
 	$(PY) -m pytest
 
 test-properdocs: ## Run `make test` built with ProperDocs instead of MkDocs (.venv-properdocs, no mkdocs installed)
@@ -97,10 +103,10 @@ observe: $(LITELLM_STAMP) ## Observe every documented error through the pinned L
 chromium: ## Check for Debian's Chromium and CJK fonts (the browser tests need them); install them as root
 	@scripts/ensure-chromium
 
-screenshots: $(STAMP) chromium ## Refresh the README's screenshots in docs/assets/screenshots/
+screenshots: $(STAMP) bytecode chromium ## Refresh the README's screenshots in docs/assets/screenshots/
 	$(PY) -m runbooks.screenshots --out docs/assets/screenshots
 
-bench: $(STAMP) ## Benchmark the build and the gates on 5 to 1,000 providers; writes bench/RESULTS.md
+bench: $(STAMP) bytecode ## Benchmark the build and the gates on 5 to 1,000 providers; writes bench/RESULTS.md
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the built site and caches (keeps .venv)

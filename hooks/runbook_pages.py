@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -11,13 +12,15 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import jinja2
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
+from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from runbooks import answers, languages, output, publish
+from runbooks import answers, engine, languages, output, publish
 from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
@@ -49,12 +52,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if audience not in AUDIENCES:
         raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
     config.site_url = config.site_url or DEFAULT_SITE_URL
+    _count_warnings_when_strict(config)
     data_dir = (_root(config) / config.extra.get("data_dir", "data")).resolve()
-    try:
-        dataset = load(data_dir, display_root=_root(config))
-        site = Site.of(public_view(dataset) if audience == "public" else dataset, audience=audience)
-    except (FindingsError, WithheldError) as exc:
-        raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
+    site = _PROCESS.handed_over.get((data_dir, audience))
+    if site is None:
+        try:
+            dataset = load(data_dir, display_root=_root(config))
+            site = Site.of(public_view(dataset) if audience == "public" else dataset, audience=audience)
+        except (FindingsError, WithheldError) as exc:
+            raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
     # The team's site must not be indexed even if it is exposed by mistake.
     config.extra["robots"] = "noindex, nofollow" if audience == "internal" else ""
     if _PROCESS.one_shot:
@@ -64,16 +70,23 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     config.nav = site.nav(lang)
     _set_languages(config, site, lang)
     if lang == LANGUAGES[0]:
+        fork = _PROCESS.one_shot and languages.can_fork()
+        if fork:
+            _load_search_dictionary(config)  # before forking: every language's build then starts with it
+        handed_over = {(data_dir, audience): site}
         for other in LANGUAGES[1:]:
+            config_file = _root(config) / f"mkdocs.{other}.yml"
+            forked = functools.partial(_build_forked, config_file, bool(config.strict), handed_over) if fork else None
             run.others.append(
                 languages.start(
                     other,
-                    config_file=_root(config) / f"mkdocs.{other}.yml",
+                    config_file=config_file,
                     site_dir=Path(config.site_dir),
                     site_url=config.site_url,
                     data_dir=data_dir,
                     audience=audience,
                     strict=bool(config.strict),
+                    fork=forked,
                 )
             )
     return config
@@ -224,6 +237,50 @@ def _no_false_reload(record: logging.LogRecord) -> bool:
 # -------------------------------------------------------------------------------------------------
 
 
+def _build_forked(config_file: Path, strict: bool, handed_over: dict[tuple[Path, str], Site], site_dir: Path) -> int:
+    """In a fork of the default language's build: build `config_file` as `mkdocs build` would, with its site."""
+    _BUILDS.clear()  # the default language's build belongs to the parent
+    _PROCESS.handed_over = handed_over
+    try:
+        config = load_config(str(config_file), site_dir=str(site_dir), strict=strict)
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            build(config)
+        finally:
+            config.plugins.on_shutdown()
+    except MkDocsException as exc:  # printed as MkDocs' command line prints it
+        exc.show()
+        return 1
+    return 0
+
+
+def _count_warnings_when_strict(config: MkDocsConfig) -> None:
+    """Make a strict build fail on warnings even when quiet.
+
+    MkDocs' `--quiet` raises its logger to ERROR, and strict mode counts only the warnings that logger
+    lets through: `mkdocs build --strict --quiet` would pass whatever it warned about. A strict build
+    shows warnings then, since each of them fails it.
+    """
+    mkdocs_log = logging.getLogger(engine.running() or "mkdocs")  # ProperDocs logs as `properdocs`
+    if config.strict and mkdocs_log.getEffectiveLevel() > logging.WARNING:
+        mkdocs_log.setLevel(logging.WARNING)
+
+
+def _load_search_dictionary(config: MkDocsConfig) -> None:
+    """Load the search's Chinese dictionary now, if the search segments Chinese, rather than at its first page.
+
+    Material's search segments Chinese text with jieba in every language (the English pages name
+    Chinese things too), and jieba loads its dictionary of half a million words on first use.
+    """
+    if not any(name.rpartition("/")[2] == "search" for name in config.plugins):
+        return
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.initialize()
+
+
 def _language(config: MkDocsConfig) -> str:
     lang = config.theme["language"]
     if lang not in LANGUAGES:
@@ -288,6 +345,8 @@ class _Build:
 @dataclass
 class _Process:
     one_shot: bool = False
+    handed_over: dict[tuple[Path, str], Site] = field(default_factory=dict)
+    """In a forked language build: the site its parent derived, by data directory and audience."""
 
 
 _PROCESS = _Process()

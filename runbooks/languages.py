@@ -1,12 +1,24 @@
-"""Build each language after the default one in a child `mkdocs build`, in parallel, and move it into place."""
+"""Build each language after the default one in a child process, in parallel, and move it into place.
+
+A child is either the engine's own command (`mkdocs build` for mkdocs.<lang>.yml) or, in a process
+that builds once and runs no other thread, a fork of it: the fork starts with every module imported
+and whatever the default language's build has loaded (its data, the search's Chinese dictionary), so
+it skips what a fresh process spends most of a small build on. A process with other threads (`mkdocs
+serve`) cannot fork safely: a lock another thread holds would stay held in the child for good.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urljoin
 
 from runbooks import engine
@@ -28,7 +40,7 @@ class LanguageBuild:
     """
 
     lang: str
-    process: subprocess.Popen[bytes]
+    process: Child
     work: Path
     lock: WorkDir | None = None
 
@@ -71,6 +83,31 @@ class LanguageBuild:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
+class Child(Protocol):
+    """A running child build, as `subprocess.Popen` shows one."""
+
+    def poll(self) -> int | None:
+        """The exit code once the child has ended, else None."""
+        ...
+
+    def wait(self) -> int:
+        """Wait for the child to end; its exit code (negative: the signal that ended it)."""
+        ...
+
+    def kill(self) -> None:
+        """End the child at once."""
+        ...
+
+
+ForkedBuild = Callable[[Path], int]
+"""What a forked child runs instead of the engine's command: build into the given directory, return an exit code."""
+
+
+def can_fork() -> bool:
+    """Whether this process may fork a child build: no other thread runs here."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def start(
     lang: str,
     *,
@@ -80,37 +117,78 @@ def start(
     data_dir: Path,
     audience: str,
     strict: bool,
+    fork: ForkedBuild | None = None,
 ) -> LanguageBuild:
     """Start building `lang` from `config_file` (mkdocs.<lang>.yml) for the site at `site_url`, built in `site_dir`.
 
     The child reads the same data and builds for the same audience; it is served under `<site_url><lang>/`.
+    With `fork`, and when `can_fork()`, the child is a fork of this process that calls `fork` in the
+    child's environment and directory; otherwise it runs the engine's command.
     Its output is kept in a file (a pipe nobody reads while the default language builds could fill and block it).
     """
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(site_dir.parent, f"{site_dir.name}-{lang}")  # left by builds that were killed
     lock = WorkDir.create(site_dir.parent, f"{site_dir.name}-{lang}")
     work = lock.path
-    command = engine.command("build", "--quiet", *engine.config_args(config_file))
-    command += ["--site-dir", str(work / "site"), *(["--strict"] if strict else [])]
     env = {
-        **os.environ,
         "SITE_URL": urljoin(site_url, f"{lang}/"),
         "RUNBOOKS_DATA": str(data_dir),
         "RUNBOOKS_AUDIENCE": audience,
         "NO_MKDOCS_2_WARNING": "1",
     }
+    log = work / "build.log"
     try:
-        with (work / "build.log").open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=config_file.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                pass_fds=(lock.fd,),  # the child keeps the directory locked even if this process is killed
-            )
+        if fork is not None and can_fork():
+            process: Child = _Forked(lambda: _in_fork(fork, work / "site", env, cwd=config_file.parent, log=log))
+        else:
+            command = engine.command("build", "--quiet", *engine.config_args(config_file))
+            command += ["--site-dir", str(work / "site"), *(["--strict"] if strict else [])]
+            with log.open("wb") as output:
+                process = subprocess.Popen(
+                    command,
+                    cwd=config_file.parent,
+                    env={**os.environ, **env},
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=output,
+                    pass_fds=(lock.fd,),  # the child keeps the directory locked even if this process is killed
+                )
     except OSError:
         lock.remove()
         raise
     return LanguageBuild(lang, process, work, lock)
+
+
+class _Forked:
+    """A child forked from this process that runs `target` and exits with what it returns."""
+
+    def __init__(self, target: Callable[[], int]) -> None:
+        # A fork keeps every descriptor open, the work directory's lock among them.
+        self._process = multiprocessing.get_context("fork").Process(target=lambda: sys.exit(target()))
+        self._process.start()
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self) -> int:
+        self._process.join()
+        code = self._process.exitcode
+        assert code is not None  # joined
+        return code
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def _in_fork(build: ForkedBuild, site_dir: Path, env: dict[str, str], *, cwd: Path, log: Path) -> int:
+    """In the forked child: the environment, directory and output the engine's command would have; then build."""
+    os.environ.update(env)
+    os.chdir(cwd)
+    with log.open("wb") as output:
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
+    try:
+        return build(site_dir)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +18,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from hooks import runbook_pages as hook
-from runbooks import engine, languages
+from runbooks import engine, languages, publish
 
 from .conftest import ROOT, SITE_URL
 
@@ -99,6 +101,69 @@ def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_
     assert not child.work.exists()
     assert hook._BUILDS == {}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_english_pages_a_fork_builds_are_those_their_own_command_builds(site, tmp_path):
+    # The session's site is built by `mkdocs build`, which forks the English build; here it runs as a command.
+    site_dir = tmp_path / "site"
+    child = languages.start(
+        "en",
+        config_file=ROOT / "mkdocs.en.yml",
+        site_dir=site_dir,
+        site_url=SITE_URL,
+        data_dir=ROOT / "data",
+        audience="internal",
+        strict=True,
+    )
+    assert isinstance(child.process, subprocess.Popen)
+    site_dir.mkdir()
+    child.finish(site_dir)
+    forked = {p.relative_to(site / "en") for p in (site / "en").rglob("*") if p.is_file()}
+    spawned = {p.relative_to(site_dir / "en") for p in (site_dir / "en").rglob("*") if p.is_file()}
+    assert forked and forked == {p for p in spawned if not p.name.startswith("sitemap.xml")}  # the root's only
+    assert [p for p in sorted(forked) if (site / "en" / p).read_bytes() != (site_dir / "en" / p).read_bytes()] == []
+
+
+def test_no_build_is_forked_while_another_thread_runs():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not languages.can_fork()
+    finally:
+        stop.set()
+        other.join()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_warning_fails_the_strict_build_of_each_language(tmp_path, lang, monkeypatch):
+    # MkDocs' --quiet alone would let a strict build pass whatever it warned about.
+    project = tmp_path / "project"
+    for name in ("mkdocs.yml", "mkdocs.en.yml"):
+        shutil.copy(ROOT / name, project / name if project.exists() else _mkdir(project) / name)
+    for folder in ("docs", "overrides", "hooks"):
+        shutil.copytree(ROOT / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for watched in ("data", "runbooks"):  # what `watch` names
+        (project / watched).symlink_to(ROOT / watched)
+    (project / "docs" / "stray.md").write_text("# A page no navigation lists\n", encoding="utf-8")
+    # Only `lang` warns about a page the navigation leaves out; the other language merely notes it.
+    quiet = "mkdocs.en.yml" if lang == "zh" else "mkdocs.yml"
+    with (project / quiet).open("a", encoding="utf-8") as config:
+        config.write("\nvalidation:\n  nav:\n    omitted_files: info\n")
+    if lang == "en":
+        with (project / "mkdocs.en.yml").open("a", encoding="utf-8") as config:
+            config.write("\nvalidation:\n  nav:\n    omitted_files: warn\n")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    site_dir = tmp_path / "out" / "site"
+    failed = publish.build_site(site_dir, ROOT / "data", config_file=project / "mkdocs.yml", site_url=SITE_URL)
+    assert failed is not None and failed.reason == "build_failed"
+    assert "stray.md" in failed.message and "strict mode" in failed.message
+    assert ("the en build failed" in failed.message) == (lang == "en")
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
 
 
 def _free_port() -> int:
