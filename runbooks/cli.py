@@ -25,6 +25,7 @@ from runbooks.progress import Progress
 from runbooks.publish import SiteBuild, build_site, describe, publish, start_build
 
 if TYPE_CHECKING:
+    from runbooks.checks.memory import ParsedPages
     from runbooks.loader import Dataset
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
@@ -424,6 +425,8 @@ def _check(args: argparse.Namespace) -> Report:
     """Every gate on the repository, in the order a change would break them."""
     from runbooks.checks.config import check_config
     from runbooks.checks.cost import lint_cost
+    from runbooks.checks.links import links_memory
+    from runbooks.proxy_config import read_proxy_config
 
     report = Report()
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
@@ -439,16 +442,19 @@ def _check(args: argparse.Namespace) -> Report:
             if dataset is None:
                 return report
             config = args.config or args.data / "litellm" / "config.yaml"
+            # Read once for both gates; a config that cannot be read is reported by each, as they report it alone.
+            proxy = functools.cache(lambda: read_proxy_config(config, display_root=Path.cwd()))
             steps = args.progress
-            _run_gate(report, lambda: check_config(config, dataset, display_root=Path.cwd()), (steps, "check-config"))
-            _run_gate(report, lambda: lint_cost(config, dataset, display_root=Path.cwd()), (steps, "lint-cost"))
+            _run_gate(report, lambda: check_config(proxy(), dataset), (steps, "check-config"))
+            _run_gate(report, lambda: lint_cost(proxy(), dataset), (steps, "lint-cost"))
             freshness = functools.partial(
                 check_freshness, dataset, max_age_days=args.max_age_days, strict=args.strict_freshness
             )
             _run_gate(report, freshness, (steps, "check-freshness"))
-            # Made now, while the sites still build: the gates read what they remember from earlier runs.
+            # Made now, while the sites still build: the gates read what they remember from earlier runs, once.
+            memory = links_memory()
             gates = {
-                audience: site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url)
+                audience: site_gates(audience, dataset, env_file=args.env_file, site_url=args.site_url, memory=memory)
                 for audience in builds
             }
             for audience, running in builds.items():
@@ -571,12 +577,20 @@ def _explain(args: argparse.Namespace) -> Report:
 # -------------------------------------------------------------------------------------------------
 
 
-def site_gates(audience: str, dataset: Dataset | None, *, env_file: Path | None = None, site_url: str) -> list[Gate]:
+def site_gates(
+    audience: str,
+    dataset: Dataset | None,
+    *,
+    env_file: Path | None = None,
+    site_url: str,
+    memory: ParsedPages | None = None,
+) -> list[Gate]:
     """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact.
 
     `dataset` is the data the site was built from; only the public site's gate needs it. What the gates
     need before seeing the site (their modules, the memory of check-links) is read here, so that making
-    them while the site builds takes that time off the gates.
+    them while the site builds takes that time off the gates. `memory` is that of check-links when
+    several sites' gates share one (read here if not given).
     """
     if audience == "public" and dataset is None:
         raise ValueError("check-public needs the data the public site was built from")
@@ -584,7 +598,7 @@ def site_gates(audience: str, dataset: Dataset | None, *, env_file: Path | None 
     from runbooks.checks.public import check_public
     from runbooks.checks.secrets import scan_secrets
 
-    memory = links_memory()
+    memory = memory if memory is not None else links_memory()
 
     # Named after their commands: the progress lines of `build` and `check` show these names.
     def scan_secrets_gate(site: Path) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import typing
 from collections.abc import Iterator
@@ -107,13 +108,20 @@ def internal_values(dataset: Dataset, min_weight: int = 10) -> dict[str, Fact]:
     below `min_weight`, a Chinese character counting twice), and values the public data states itself
     (a model name used by an internal smoke test is still public).
     """
-    public_text = "\n".join(normalize(f.value) for f in facts(dataset) if f.visibility == PUBLIC)
+    every = list(facts(dataset))
+    public_text = "\n".join(normalize(f.value) for f in every if f.visibility == PUBLIC)
     out: dict[str, Fact] = {}
-    for fact in facts(dataset):
-        value = normalize(fact.value)
-        if fact.visibility != INTERNAL or fact.identifier or _weight(value) < min_weight or value in public_text:
+    stated: set[str] = set()  # internal values the public data states too; each value is searched for once
+    for fact in every:
+        if fact.visibility != INTERNAL or fact.identifier:
             continue
-        out.setdefault(value, fact)
+        value = normalize(fact.value)
+        if value in out or value in stated or _weight(value) < min_weight:
+            continue
+        if value in public_text:
+            stated.add(value)
+        else:
+            out[value] = fact
     return out
 
 
@@ -136,15 +144,22 @@ def _own(value: Any) -> Visibility | None:
 
 
 def _default(model: BaseModel, name: str) -> Visibility | None:
-    info = type(model).model_fields[name]
-    for marker in info.metadata:
-        if isinstance(marker, DefaultVisibility):
-            return marker.visibility
-    return None
+    return _field_defaults(type(model))[name]
 
 
-def _is_identifier(model: BaseModel, name: str) -> bool:
-    annotation = type(model).model_fields[name].annotation
+@functools.cache
+def _field_defaults(model: type[BaseModel]) -> dict[str, Visibility | None]:
+    """The visibility each field of `model` has by default, where the schema gives it one."""
+    defaults: dict[str, Visibility | None] = {}
+    for name, info in model.model_fields.items():
+        markers = [marker.visibility for marker in info.metadata if isinstance(marker, DefaultVisibility)]
+        defaults[name] = markers[0] if markers else None
+    return defaults
+
+
+@functools.cache
+def _is_identifier(model: type[BaseModel], name: str) -> bool:
+    annotation = model.model_fields[name].annotation
     args = typing.get_args(annotation)
     literal = typing.get_origin(annotation) is Literal or any(typing.get_origin(a) is Literal for a in args)
     return name == "id" or literal
@@ -157,7 +172,7 @@ def _facts(file_key: str, value: Any, path: Path, visibility: Visibility, identi
                 continue
             child = getattr(value, name)
             effective = _own(child) or _default(value, name) or visibility
-            yield from _facts(file_key, child, (*path, name), effective, _is_identifier(value, name))
+            yield from _facts(file_key, child, (*path, name), effective, _is_identifier(type(value), name))
     elif isinstance(value, list):
         for n, item in enumerate(value):
             yield from _facts(file_key, item, (*path, n), _own(item) or visibility, identifier)

@@ -11,6 +11,7 @@ import pytest
 from runbooks.checks.config import check_config
 from runbooks.checks.cost import lint_cost
 from runbooks.findings import Unreadable
+from runbooks.proxy_config import read_proxy_config
 
 from .cli import run_cli
 from .conftest import ROOT
@@ -54,6 +55,15 @@ def test_fixture_reasons(dataset, fixture, reasons):
 def test_fixtures_differ_only_in_cost(dataset, fixture):
     """Every fixture is a config check-config accepts, so lint-cost is what tells them apart."""
     assert [f for f in check_config(FIXTURES / fixture, dataset) if f.severity == "error"] == []
+
+
+@pytest.mark.parametrize("fixture", [c[0] for c in CASES])
+def test_both_checks_find_the_same_in_a_config_read_once(dataset, fixture):
+    # `check` reads the proxy config once and hands it to both.
+    path = FIXTURES / fixture
+    proxy = read_proxy_config(path, display_root=ROOT)
+    assert lint_cost(proxy, dataset) == lint_cost(path, dataset, display_root=ROOT)
+    assert check_config(proxy, dataset) == check_config(path, dataset, display_root=ROOT)
 
 
 def test_every_fixture_has_a_case():

@@ -284,14 +284,19 @@ class Environment:
 
 
 def check_config(
-    config: Path, dataset: Dataset, *, display_root: Path | None = None, environ: Mapping[str, str] | None = None
+    config: Path | ProxyConfig,
+    dataset: Dataset,
+    *,
+    display_root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Check every deployment, key, base URL, secret and alias of a LiteLLM proxy config against the docs.
 
-    `environ` is the environment the proxy would run in (default: this process's); it decides where a
-    deployment without api_base is sent, as LiteLLM reads ZAI_API_BASE and the like from it.
+    `config` is the config's path, or the config as `read_proxy_config` read it. `environ` is the
+    environment the proxy would run in (default: this process's); it decides where a deployment
+    without api_base is sent, as LiteLLM reads ZAI_API_BASE and the like from it.
     """
-    proxy = read_proxy_config(Path(config), display_root=display_root)
+    proxy = config if isinstance(config, ProxyConfig) else read_proxy_config(Path(config), display_root=display_root)
     for key in ("model_list", "credential_list"):
         value = proxy.sections.get(key)
         if isinstance(value, Placed) and value.node is not None:

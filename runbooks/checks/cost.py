@@ -50,10 +50,10 @@ ALL_MODELS = frozenset({"*", "all-proxy-models"})
 
 
 def lint_cost(
-    config: Path, dataset: Dataset, *, strict: bool = False, display_root: Path | None = None
+    config: Path | ProxyConfig, dataset: Dataset, *, strict: bool = False, display_root: Path | None = None
 ) -> list[Finding]:
-    """Every cost risk in a LiteLLM proxy config: warnings, or errors when `strict`."""
-    proxy = read_proxy_config(config, display_root=display_root)
+    """Every cost risk in a LiteLLM proxy config (its path, or as read): warnings, or errors when `strict`."""
+    proxy = config if isinstance(config, ProxyConfig) else read_proxy_config(config, display_root=display_root)
     severity: Severity = "error" if strict else "warning"
     lint = _Lint(proxy, dataset, severity)
     return [
