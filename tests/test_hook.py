@@ -85,15 +85,7 @@ def test_a_failed_language_build_says_why_and_removes_its_work(tmp_path):
 
 def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_path):
     site_dir = tmp_path / "site"
-    child = languages.start(
-        "en",
-        config_file=ROOT / "mkdocs.en.yml",
-        site_dir=site_dir,
-        site_url=SITE_URL,
-        data_dir=ROOT / "data",
-        audience="internal",
-        strict=True,
-    )
+    child = _start_english(site_dir)
     run = hook._Build(site=None, lang="zh", site_url=SITE_URL, others=[child])  # type: ignore[arg-type]
     hook._BUILDS[id(run)] = run
     hook.on_build_error(RuntimeError("the default language failed"))
@@ -106,15 +98,7 @@ def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_
 def test_the_english_pages_a_fork_builds_are_those_their_own_command_builds(site, tmp_path):
     # The session's site is built by `mkdocs build`, which forks the English build; here it runs as a command.
     site_dir = tmp_path / "site"
-    child = languages.start(
-        "en",
-        config_file=ROOT / "mkdocs.en.yml",
-        site_dir=site_dir,
-        site_url=SITE_URL,
-        data_dir=ROOT / "data",
-        audience="internal",
-        strict=True,
-    )
+    child = _start_english(site_dir)
     assert isinstance(child.process, subprocess.Popen)
     site_dir.mkdir()
     child.finish(site_dir)
@@ -159,6 +143,19 @@ def test_a_warning_fails_the_strict_build_of_each_language(tmp_path, lang, monke
     assert failed is not None and failed.reason == "build_failed"
     assert "stray.md" in failed.message and "strict mode" in failed.message
     assert ("the en build failed" in failed.message) == (lang == "en")
+
+
+def _start_english(site_dir: Path) -> languages.LanguageBuild:
+    """The English build of the real data for `site_dir`, as its own command (no fork is asked for)."""
+    return languages.start(
+        "en",
+        config_file=ROOT / "mkdocs.en.yml",
+        site_dir=site_dir,
+        site_url=SITE_URL,
+        data_dir=ROOT / "data",
+        audience="internal",
+        strict=True,
+    )
 
 
 def _mkdir(path: Path) -> Path:
