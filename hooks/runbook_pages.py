@@ -52,7 +52,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if audience not in AUDIENCES:
         raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
     config.site_url = config.site_url or DEFAULT_SITE_URL
-    _count_warnings_when_strict(config)
+    _log_warnings(config, lang)
     data_dir = (_root(config) / config.extra.get("data_dir", "data")).resolve()
     site = _PROCESS.handed_over.get((data_dir, audience))
     if site is None:
@@ -254,15 +254,17 @@ def _build_forked(config_file: Path, strict: bool, handed_over: dict[tuple[Path,
     return 0
 
 
-def _count_warnings_when_strict(config: MkDocsConfig) -> None:
-    """Make a strict build fail on warnings even when quiet.
+def _log_warnings(config: MkDocsConfig, lang: str) -> None:
+    """Let MkDocs' warnings through in a strict build, even a quiet one, and in every other language's build.
 
     MkDocs' `--quiet` raises its logger to ERROR, and strict mode counts only the warnings that logger
     lets through: `mkdocs build --strict --quiet` would pass whatever it warned about. A strict build
-    shows warnings then, since each of them fails it.
+    shows warnings then, since each of them fails it. The other languages' builds, started quiet or
+    forked from a build that shows everything, print warnings and errors only: the default language's
+    build shows what they printed as warnings.
     """
     mkdocs_log = logging.getLogger(engine.running() or "mkdocs")  # ProperDocs logs as `properdocs`
-    if config.strict and mkdocs_log.getEffectiveLevel() > logging.WARNING:
+    if lang != LANGUAGES[0] or (config.strict and mkdocs_log.getEffectiveLevel() > logging.WARNING):
         mkdocs_log.setLevel(logging.WARNING)
 
 

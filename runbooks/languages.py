@@ -43,6 +43,8 @@ class LanguageBuild:
     process: Child
     work: Path
     lock: WorkDir | None = None
+    printed: str = ""
+    """What the child printed, kept by `finish` before its work directory is removed."""
 
     @property
     def output(self) -> Path:
@@ -52,12 +54,13 @@ class LanguageBuild:
     def finish(self, site_dir: Path) -> None:
         """Wait for the build and move it to `site_dir`/<lang>; raise LanguageBuildError if it failed."""
         try:
-            if self.process.wait() != 0:
-                text = self.output.read_text(encoding="utf-8", errors="replace").strip()
-                fault = system_fault(text, self.work)
+            code = self.process.wait()
+            self.printed = self.output.read_text(encoding="utf-8", errors="replace").strip()
+            if code != 0:
+                fault = system_fault(self.printed, self.work)
                 if fault:  # a full disk or a read-only directory: one line, which the parent build reports as such
                     raise LanguageBuildError(f"the {self.lang} build {SYSTEM_FAULT}{fault}")
-                raise LanguageBuildError(f"the {self.lang} build failed:\n{text}")
+                raise LanguageBuildError(f"the {self.lang} build failed:\n{self.printed}")
             target = site_dir / self.lang
             shutil.rmtree(target, ignore_errors=True)
             (self.work / "site").rename(target)
@@ -65,11 +68,8 @@ class LanguageBuild:
             self.stop()
 
     def messages(self) -> list[str]:
-        """The warnings the child printed (a strict build has already failed on any)."""
-        try:
-            return self.output.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        except OSError:
-            return []
+        """The warnings the child printed, once finished (a strict build has already failed on any)."""
+        return self.printed.splitlines()
 
     def stop(self) -> None:
         """Kill the build if it still runs and remove what it wrote."""

@@ -122,15 +122,53 @@ def test_no_build_is_forked_while_another_thread_runs():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_warning_fails_the_strict_build_of_each_language(tmp_path, lang, monkeypatch):
     # MkDocs' --quiet alone would let a strict build pass whatever it warned about.
-    project = tmp_path / "project"
+    project = _project_warning_in(tmp_path, lang, monkeypatch)
+    site_dir = tmp_path / "out" / "site"
+    failed = publish.build_site(site_dir, ROOT / "data", config_file=project / "mkdocs.yml", site_url=SITE_URL)
+    assert failed is not None and failed.reason == "build_failed"
+    assert "stray.md" in failed.message and "strict mode" in failed.message
+    assert ("the en build failed" in failed.message) == (lang == "en")
+
+
+def test_a_build_that_is_not_strict_shows_the_other_languages_warnings(tmp_path, monkeypatch):
+    project = _project_warning_in(tmp_path, "en", monkeypatch)
+    with (project / "mkdocs.yml").open("a", encoding="utf-8") as config:
+        config.write("\nstrict: false\n")
+    env = {**os.environ, "RUNBOOKS_DATA": str(ROOT / "data"), "NO_MKDOCS_2_WARNING": "1"}
+    command = engine.command("build", *engine.config_args(project / "mkdocs.yml"), "--site-dir", str(tmp_path / "site"))
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    shown = [line for line in result.stderr.splitlines() if "en build:" in line]
+    assert any("en build: WARNING" in line for line in shown), result.stderr
+    assert any("stray.md" in line for line in shown)
+    assert not any("en build: INFO" in line for line in shown), result.stderr
+    # Started as a command of its own, the English build prints the same: warnings, no progress lines.
+    child = languages.start(
+        "en",
+        config_file=project / "mkdocs.en.yml",
+        site_dir=tmp_path / "own" / "site",
+        site_url=SITE_URL,
+        data_dir=ROOT / "data",
+        audience="internal",
+        strict=False,
+    )
+    child.finish(_mkdir(tmp_path / "own" / "site"))
+    assert any(line.startswith("WARNING") for line in child.messages())
+    assert any("stray.md" in line for line in child.messages())
+    assert not any(line.startswith("INFO") for line in child.messages())
+
+
+def _project_warning_in(tmp_path: Path, lang: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project whose build warns, in `lang` only, about a page the navigation leaves out."""
+    project = _mkdir(tmp_path / "project")
     for name in ("mkdocs.yml", "mkdocs.en.yml"):
-        shutil.copy(ROOT / name, project / name if project.exists() else _mkdir(project) / name)
+        shutil.copy(ROOT / name, project / name)
     for folder in ("docs", "overrides", "hooks"):
         shutil.copytree(ROOT / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for watched in ("data", "runbooks"):  # what `watch` names
         (project / watched).symlink_to(ROOT / watched)
     (project / "docs" / "stray.md").write_text("# A page no navigation lists\n", encoding="utf-8")
-    # Only `lang` warns about a page the navigation leaves out; the other language merely notes it.
+    # The other language merely notes the page.
     quiet = "mkdocs.en.yml" if lang == "zh" else "mkdocs.yml"
     with (project / quiet).open("a", encoding="utf-8") as config:
         config.write("\nvalidation:\n  nav:\n    omitted_files: info\n")
@@ -138,11 +176,7 @@ def test_a_warning_fails_the_strict_build_of_each_language(tmp_path, lang, monke
         with (project / "mkdocs.en.yml").open("a", encoding="utf-8") as config:
             config.write("\nvalidation:\n  nav:\n    omitted_files: warn\n")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    site_dir = tmp_path / "out" / "site"
-    failed = publish.build_site(site_dir, ROOT / "data", config_file=project / "mkdocs.yml", site_url=SITE_URL)
-    assert failed is not None and failed.reason == "build_failed"
-    assert "stray.md" in failed.message and "strict mode" in failed.message
-    assert ("the en build failed" in failed.message) == (lang == "en")
+    return project
 
 
 def _start_english(site_dir: Path) -> languages.LanguageBuild:
