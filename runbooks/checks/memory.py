@@ -84,12 +84,16 @@ class ParsedPages:
 
     def __init__(self, gate: str, key: str) -> None:
         self._path = cache_dir() / f"{gate}-{digest(key.encode('utf-8'))}.json"
+        self._known: dict[str, Any] = self._read()
+        self._new: dict[str, Any] = {}
+
+    def _read(self) -> dict[str, Any]:
+        """The memory as saved now; empty if there is none or it cannot be read."""
         try:
             known = json.loads(self._path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            known = {}
-        self._known: dict[str, Any] = known if isinstance(known, dict) else {}
-        self._new: dict[str, Any] = {}
+            return {}
+        return known if isinstance(known, dict) else {}
 
     def __contains__(self, file_digest: str) -> bool:
         return file_digest in self._new or file_digest in self._known
@@ -108,11 +112,7 @@ class ParsedPages:
         """
         if not self._new:
             return
-        try:
-            current = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            current = {}
-        merged = current if isinstance(current, dict) else {}
+        merged = self._read()
         if len(merged) + len(self._new) > MAX_ENTRIES:
             merged = {}
         merged.update(self._new)
