@@ -62,7 +62,7 @@ def pytest() -> Command:
 
 
 def mkdocs_build(data_dir: Path, site_dir: Path) -> Command:
-    """The MkDocs step inside the gated build, as `runbooks.publish.build_site` runs it."""
+    """The MkDocs step inside the gated build, as `runbooks.publish.start_build` starts it."""
     env = {**_build_env(data_dir), "RUNBOOKS_AUDIENCE": "internal"}
     return Command(
         [PYTHON, "-m", "mkdocs", "build", "--strict", "--quiet", "--config-file", "mkdocs.yml",

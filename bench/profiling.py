@@ -25,7 +25,7 @@ MKDOCS_PARTS: Parts = (
 )
 GATED_PARTS: Parts = (
     ("load and validate the data", "runbooks/loader.py", "load"),
-    ("the MkDocs build, in a child process (publish.build_site)", "runbooks/publish.py", "build_site"),
+    ("the MkDocs build, in a child process (waited for by publish.SiteBuild.wait)", "runbooks/publish.py", "wait"),
     ("scan-secrets", "runbooks/checks/secrets.py", "scan_secrets"),
     ("check-links", "runbooks/checks/links.py", "check_links"),
 )
@@ -34,7 +34,7 @@ CHECK_PARTS: Parts = (
     ("check-config", "runbooks/checks/config.py", "check_config"),
     ("lint-cost", "runbooks/checks/cost.py", "lint_cost"),
     ("freshness", "runbooks/checks/freshness.py", "check_freshness"),
-    ("the MkDocs builds of both audiences, in child processes", "runbooks/publish.py", "build_site"),
+    ("the MkDocs builds of both audiences, in child processes", "runbooks/publish.py", "wait"),
     ("scan-secrets", "runbooks/checks/secrets.py", "scan_secrets"),
     ("check-links", "runbooks/checks/links.py", "check_links"),
     ("check-public", "runbooks/checks/public.py", "check_public"),

@@ -20,7 +20,7 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from runbooks import answers, engine, languages, output, publish
+from runbooks import answers, engine, handover, languages, output, publish
 from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
@@ -28,7 +28,7 @@ from runbooks.loader import load
 from runbooks.render import RenderError, render
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
-from runbooks.visibility import WithheldError, public_view
+from runbooks.visibility import WithheldError
 
 log = logging.getLogger("mkdocs.hooks.runbook_pages")
 
@@ -54,11 +54,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     config.site_url = config.site_url or DEFAULT_SITE_URL
     _log_warnings(config, lang)
     data_dir = (_root(config) / config.extra.get("data_dir", "data")).resolve()
-    site = _PROCESS.handed_over.get((data_dir, audience))
+    site = _PROCESS.handed_over.get((data_dir, audience)) or handover.receive(data_dir, audience)
     if site is None:
         try:
-            dataset = load(data_dir, display_root=_root(config))
-            site = Site.of(public_view(dataset) if audience == "public" else dataset, audience=audience)
+            site = Site.for_audience(load(data_dir, display_root=_root(config)), audience)
         except (FindingsError, WithheldError) as exc:
             raise PluginError("the runbook data is invalid:\n" + str(exc)) from None
     # The team's site must not be indexed even if it is exposed by mistake.

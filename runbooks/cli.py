@@ -21,12 +21,14 @@ from runbooks.checks import Report
 from runbooks.checks.freshness import DEFAULT_MAX_AGE_DAYS, check_freshness
 from runbooks.checks.links import check_links
 from runbooks.findings import Finding, FindingsError, Unreadable, display_path
+from runbooks.handover import Handover
 from runbooks.progress import Progress
-from runbooks.publish import SiteBuild, build_site, describe, publish, start_build
+from runbooks.publish import SiteBuild, describe, publish, start_build
 
 if TYPE_CHECKING:
     from runbooks.checks.memory import ParsedPages
     from runbooks.loader import Dataset
+    from runbooks.site import Site
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 EXIT_CODES = "Exit codes: 0 clean (warnings allowed), 1 findings, 2 input that could not be read."
@@ -349,21 +351,26 @@ def _check_freshness(args: argparse.Namespace) -> Report:
 def _build(args: argparse.Namespace) -> Report:
     """Build into a temporary directory, gate it, and replace the site directory only on success."""
 
+    # The data is read here while MkDocs starts, and the site derived from it is handed to the build.
+    handover = Handover(args.data, args.audience)
+
     def build(site: Path) -> Finding | None:
         with args.progress.step(f"build ({args.audience})") as shown:
-            failed = build_site(site, args.data, site_url=args.site_url, audience=args.audience)
+            running = start_build(site, args.data, site_url=args.site_url, audience=args.audience, handover=handover)
+            failed = running.wait()
             shown.verdict = "fail" if failed else "pass"
         return failed
 
     report, loaded = Report(), Report()
 
-    # MkDocs reads and checks the data as it builds. Of the gates, only check-public needs it: the data is
-    # read here for the public site, or once a build has failed, to say where the data is wrong.
-    public = args.audience == "public"
-
     def prepare() -> list[Gate] | None:
-        dataset = _load_into(loaded, args.data) if public else None
-        if public and dataset is None:
+        dataset = site = None
+        try:
+            dataset = _load_into(loaded, args.data)
+            site = _site_of(dataset, args.audience)
+        finally:
+            handover.send(site)  # None: the build reads the data itself, and says what is wrong with it
+        if dataset is None:
             return None
         return site_gates(args.audience, dataset, env_file=args.env_file, site_url=args.site_url)
 
@@ -389,10 +396,11 @@ def _build(args: argparse.Namespace) -> Report:
                 return [Finding("publish_failed", describe(exc), str(args.site_dir))]
 
         published = Report()
-        _run_gate(published, publishing)
+        try:
+            _run_gate(published, publishing)
+        finally:
+            handover.close()
         preparing.result()
-    if not public and published.verdict != "pass":
-        _load_into(loaded, args.data)
     # Broken data fails the build too; its problems, located in the data, say more than MkDocs' message.
     for part in (loaded,) if loaded.verdict != "pass" else (loaded, published):
         report.add(part.findings + part.warnings)
@@ -430,15 +438,20 @@ def _check(args: argparse.Namespace) -> Report:
 
     report = Report()
     with tempfile.TemporaryDirectory(prefix="runbooks-check-") as tmp:
-        # Both audiences build in child processes while the data and the proxy config are checked here.
-        builds = {
-            audience: start_build(Path(tmp) / f"site-{audience}", args.data, site_url=args.site_url, audience=audience)
-            for audience in AUDIENCES
-        }
+        # Both audiences build in child processes while the data and the proxy config are checked here; the
+        # data read here is handed to both.
+        handovers = {audience: Handover(args.data, audience) for audience in AUDIENCES}
+        builds: dict[str, SiteBuild] = {}
         try:
+            for audience, handover in handovers.items():
+                site = Path(tmp) / f"site-{audience}"
+                options = {"site_url": args.site_url, "audience": audience, "handover": handover}
+                builds[audience] = start_build(site, args.data, **options)
             with args.progress.step("validate") as shown:
                 dataset = _load_into(report, args.data)
                 shown.verdict = "pass" if dataset is not None else report.verdict
+            for audience, handover in handovers.items():
+                handover.send(_site_of(dataset, audience))
             if dataset is None:
                 return report
             config = args.config or args.data / "litellm" / "config.yaml"
@@ -468,6 +481,8 @@ def _check(args: argparse.Namespace) -> Report:
         finally:
             for running in builds.values():
                 running.stop()
+            for handover in handovers.values():
+                handover.close()
     return report
 
 
@@ -634,6 +649,19 @@ def _load_into(report: Report, data_dir: Path, *, prices: bool = True, observati
     except FindingsError as exc:
         report.unreadable = isinstance(exc, Unreadable)
         report.add(exc.findings)
+        return None
+
+
+def _site_of(dataset: Dataset | None, audience: str) -> Site | None:
+    """The site of `dataset` for `audience`, or None where there is none (the build then says why)."""
+    from runbooks.site import Site
+    from runbooks.visibility import WithheldError
+
+    if dataset is None:
+        return None
+    try:
+        return Site.for_audience(dataset, audience)
+    except WithheldError:
         return None
 
 

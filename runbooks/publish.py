@@ -31,6 +31,7 @@ from typing import Any
 
 from runbooks import engine
 from runbooks.findings import Finding
+from runbooks.handover import Handover
 
 Gate = Callable[[Path], list[Finding]]
 
@@ -46,20 +47,33 @@ _HELD: set[int] = set()
 class SiteBuild:
     """A build of both languages running in a child `mkdocs build`; `wait` for its verdict."""
 
-    def __init__(self, command: list[str], env: dict[str, str], config_file: Path, site_dir: Path) -> None:
-        self.config_file, self.site_dir = config_file, site_dir
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        config_file: Path,
+        site_dir: Path,
+        handover: Handover | None = None,
+    ) -> None:
+        self.config_file, self.site_dir, self.handover = config_file, site_dir, handover
         # Its messages go to a file: a pipe nobody reads while other work runs could fill and stall the build.
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by wait or stop, after the build ends
         # The child holds the locks of the work directories too: if this process is killed, what the
         # child still writes is not removed from under it.
-        self._process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            pass_fds=tuple(_HELD),
-        )
+        try:
+            self._process = subprocess.Popen(
+                command,
+                env={**env, **handover.env()} if handover else env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(*_HELD, *([handover.child_fd] if handover else [])),
+            )
+        except BaseException:
+            self._close()
+            raise
+        if handover:
+            handover.started()
 
     def wait(self) -> Finding | None:
         """None once the build succeeded; else a finding holding what MkDocs printed."""
@@ -73,14 +87,19 @@ class SiteBuild:
                 return Finding("build_failed", f"mkdocs build --strict failed: {fault}", str(self.config_file))
             return Finding("build_failed", "mkdocs build --strict failed:\n" + output, str(self.config_file))
         finally:
-            self._output.close()
+            self._close()
 
     def stop(self) -> None:
         """Stop the build if it still runs."""
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
+        self._close()
+
+    def _close(self) -> None:
         self._output.close()
+        if self.handover:
+            self.handover.close()
 
 
 def start_build(
@@ -90,15 +109,20 @@ def start_build(
     config_file: Path = Path("mkdocs.yml"),
     site_url: str | None = None,
     audience: str = "internal",
+    handover: Handover | None = None,
 ) -> SiteBuild:
-    """Start building both languages for one audience with MkDocs in a child process (no MkDocs import here)."""
+    """Start building both languages for one audience with MkDocs in a child process (no MkDocs import here).
+
+    With `handover`, the build waits for the site sent through it (or for nothing, to read the data
+    itself): send, or close it, before waiting for the build.
+    """
     env = {**os.environ, "RUNBOOKS_DATA": str(data_dir.resolve()), "NO_MKDOCS_2_WARNING": "1"}
     env["RUNBOOKS_AUDIENCE"] = audience
     if site_url:
         env["SITE_URL"] = site_url
     command = engine.command("build", "--strict", "--quiet")
     command += ["--config-file", str(config_file), "--site-dir", str(site_dir.resolve())]
-    return SiteBuild(command, env, config_file, site_dir)
+    return SiteBuild(command, env, config_file, site_dir, handover)
 
 
 def build_site(site_dir: Path, data_dir: Path, **options: Any) -> Finding | None:

@@ -11,6 +11,7 @@ from runbooks.audience import AUDIENCES
 from runbooks.labels import Labels, load_labels
 from runbooks.loader import Dataset
 from runbooks.schema import Faq, ModelPrice, Text
+from runbooks.visibility import public_view
 
 PROVIDERS_LISTED_MAX = 30
 """The most providers the shared pages list one by one; a site with more is *large* (`Site.large`).
@@ -122,6 +123,14 @@ class Site:
             _faqs_by_page=by_page,
             _verified_span=Verified(min(days), max(days)),
         )
+
+    @classmethod
+    def for_audience(cls, dataset: Dataset, audience: str) -> Site:
+        """The site `audience` reads: the public one is made of the public view of `dataset` only.
+
+        WithheldError when a public view of `dataset` cannot be made.
+        """
+        return cls.of(public_view(dataset) if audience == "public" else dataset, audience=audience)
 
     @property
     def large(self) -> bool:
