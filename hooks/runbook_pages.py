@@ -54,6 +54,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     config.site_url = config.site_url or DEFAULT_SITE_URL
     _log_warnings(config, lang)
     data_dir = (_root(config) / config.extra.get("data_dir", "data")).resolve()
+    fork = lang == LANGUAGES[0] and _PROCESS.one_shot and languages.can_fork()
+    if fork:
+        # Before the data: the dictionary loads while the command that started this build derives the site.
+        _load_search_dictionary(config)  # and every language's build, forked from this one, starts with it
     site = _PROCESS.handed_over.get((data_dir, audience)) or handover.receive(data_dir, audience)
     if site is None:
         try:
@@ -69,9 +73,6 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     config.nav = site.nav(lang)
     _set_languages(config, site, lang)
     if lang == LANGUAGES[0]:
-        fork = _PROCESS.one_shot and languages.can_fork()
-        if fork:
-            _load_search_dictionary(config)  # before forking: every language's build then starts with it
         handed_over = {(data_dir, audience): site}
         for other in LANGUAGES[1:]:
             config_file = _root(config) / f"mkdocs.{other}.yml"
@@ -102,6 +103,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         # Pages the navigation leaves out on purpose (a large site's provider pages) are no omission to warn about.
         inclusion = InclusionLevel.UNDEFINED if run.site.in_nav(page) else InclusionLevel.NOT_IN_NAV
         files.append(File.generated(config, page.path, content=content, inclusion=inclusion))
+    # The files for answer engines are made meanwhile, from the Markdown just rendered.
+    make = functools.partial(_answer_files, run, config.site_name)
+    run.files = languages.files_beside(Path(config.site_dir), run.lang, make, fork=_PROCESS.one_shot)
     return files
 
 
@@ -127,16 +131,14 @@ def on_env(env: jinja2.Environment, config: MkDocsConfig, files: Files) -> jinja
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    """Write the files for answer engines; in the default language, the site-wide ones and the other languages."""
+    """Put the files for answer engines in place; in the default language, the other languages too."""
     run = _BUILDS.pop(id(config))
     site_dir = Path(config.site_dir)
-    output.write_files(
-        site_dir, answers.language_files(run.site, run.lang, run.site_url, run.markdown, title=config.site_name)
-    )
-    if run.lang != LANGUAGES[0]:
-        return
-    output.write_files(site_dir, answers.site_files(run.site, run.site_url))
     try:
+        if run.files is not None:
+            run.files.finish(site_dir)
+        if run.lang != LANGUAGES[0]:
+            return
         for child in run.others:
             child.finish(site_dir)
             for line in child.messages():
@@ -312,6 +314,17 @@ def _stop(run: _Build) -> None:
     for child in run.others:
         child.stop()
     run.others.clear()
+    if run.files is not None:
+        run.files.stop()
+
+
+def _answer_files(run: _Build, title: str) -> dict[str, str | bytes]:
+    """The files a build in `run.lang` adds beside its pages; the default language's build adds the site-wide ones."""
+    files: dict[str, str | bytes] = {}
+    files.update(answers.language_files(run.site, run.lang, run.site_url, run.markdown, title=title))
+    if run.lang == LANGUAGES[0]:
+        files.update(answers.site_files(run.site, run.site_url))
+    return files
 
 
 def _site_url(config: MkDocsConfig, lang: str) -> str:
@@ -341,6 +354,7 @@ class _Build:
     site_url: str
     others: list[languages.LanguageBuild] = field(default_factory=list)
     markdown: dict[str, str] = field(default_factory=dict)
+    files: languages.BuildFiles | None = None
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Build each language after the default one in a child process, in parallel, and move it into place.
 
+The files a build adds beside its pages are made the same way, in a fork at the lowest priority
+(`files_beside`), while the build renders its pages.
+
 A child is either the engine's own command (`mkdocs build` for mkdocs.<lang>.yml) or, in a process
 that builds once and runs no other thread, a fork of it: the fork starts with every module imported
 and whatever the default language's build has loaded (its data, the search's Chinese dictionary), so
@@ -15,14 +18,16 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urljoin
 
 from runbooks import engine
-from runbooks.publish import SYSTEM_FAULT, WorkDir, remove_stale, system_fault
+from runbooks.output import write_files
+from runbooks.publish import SYSTEM_FAULT, WorkDir, describe, remove_stale, system_fault
 
 
 class LanguageBuildError(Exception):
@@ -192,3 +197,89 @@ def _in_fork(build: ForkedBuild, site_dir: Path, env: dict[str, str], *, cwd: Pa
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+
+
+# -------------------------------------------------------------------------------------------------
+# Files written beside a build's pages
+# -------------------------------------------------------------------------------------------------
+
+Files = Callable[[], Mapping[str, str | bytes]]
+"""What makes the files a build adds beside its pages, as {path under the site: content}."""
+
+
+@dataclass
+class BuildFiles:
+    """The files a build adds beside its pages, made by a fork at the lowest priority while the build goes on.
+
+    The fork runs on whichever core a build leaves idle: a language that finishes early leaves its core
+    to the files of the other. It writes into a work directory beside the site, since MkDocs writes
+    its own sitemap at the end of a build and the public site's replaces it, and `finish` moves every
+    file into place. Where this process may not fork (`can_fork`), `finish` makes and writes them itself.
+    """
+
+    make: Files
+    lang: str
+    process: Child | None = None
+    lock: WorkDir | None = None
+
+    def finish(self, site_dir: Path) -> None:
+        """Wait for the files and put them under `site_dir`; raise LanguageBuildError if they could not be made."""
+        try:
+            if self.lock is None:
+                write_files(site_dir, self.make())
+                return
+            assert self.process is not None
+            code = self.process.wait()
+            if code != 0:
+                printed = (self.lock.path / "build.log").read_text(encoding="utf-8", errors="replace").strip()
+                fault = system_fault(printed, self.lock.path)
+                if fault:
+                    raise LanguageBuildError(f"the {self.lang} build's files {SYSTEM_FAULT}{fault}")
+                raise LanguageBuildError(f"the {self.lang} build's files could not be made:\n{printed}")
+            made = self.lock.path / "files"
+            for folder, _, names in os.walk(made):
+                target = site_dir / Path(folder).relative_to(made)
+                target.mkdir(parents=True, exist_ok=True)
+                for name in names:
+                    os.replace(Path(folder) / name, target / name)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the fork if it still runs and remove what it wrote."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+        if self.lock is not None:
+            self.lock.remove()
+            self.lock = None
+
+
+def files_beside(site_dir: Path, lang: str, make: Files, *, fork: bool) -> BuildFiles:
+    """Start making the files of the `lang` build in `site_dir` with `make`; with `fork`, in a fork if `can_fork()`."""
+    if not (fork and can_fork()):
+        return BuildFiles(make, lang)
+    lock = WorkDir.create(site_dir.parent, f"{site_dir.name}-{lang}")
+    log = lock.path / "build.log"
+    try:
+        process = _Forked(lambda: _write_in_fork(make, lock.path / "files", log))
+    except OSError:
+        lock.remove()
+        raise
+    return BuildFiles(make, lang, process, lock)
+
+
+def _write_in_fork(make: Files, folder: Path, log: Path) -> int:
+    """In the fork, at the lowest priority: make the files and write them into `folder`; 1 and a message on failure."""
+    os.nice(19)
+    with log.open("w", encoding="utf-8") as output:
+        try:
+            write_files(folder, make())
+        except OSError as exc:
+            output.write(f"{SYSTEM_FAULT}{describe(exc)}\n")
+            return 1
+        except Exception:  # the build reports it: a traceback is all there is to say
+            output.write(traceback.format_exc())
+            return 1
+    return 0
