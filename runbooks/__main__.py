@@ -1,7 +1,5 @@
 """Entry point of `python -m runbooks`."""
 
-import sys
+from runbooks.cli import exit_now, main
 
-from runbooks.cli import main
-
-sys.exit(main())
+exit_now(main())

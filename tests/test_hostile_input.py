@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import resource
 import subprocess
@@ -16,7 +17,7 @@ from runbooks import yaml_lines
 from runbooks.loader import parse_yaml
 
 from .conftest import ROOT
-from .factory import dump_yaml, routable_proxy_config, valid_data, write_data
+from .factory import dump_yaml, proxy_config, routable_proxy_config, valid_data, write_data
 
 MEMORY_CAP = 1 << 30
 """The address space each command may use: a bomb that is expanded runs into it at once."""
@@ -340,3 +341,22 @@ def test_a_closed_stdout_ends_quietly_with_the_commands_exit_code(tmp_path, case
         if closed == "stdout":
             assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr, result.stderr.decode()
             assert result.stderr == normal.stderr  # the findings still reach the terminal
+
+
+def test_a_report_larger_than_a_pipe_reaches_its_reader_whole_and_the_exit_code_with_it(tmp_path):
+    # The command ends without the interpreter's teardown: what it printed must be flushed before that.
+    data = valid_data()
+    data_dir = write_data(tmp_path, data)
+    config = proxy_config(data)
+    config["model_list"] += [
+        {"model_name": f"undocumented-{n}", "litellm_params": {"model": f"nowhere/model-{n}"}} for n in range(400)
+    ]
+    (data_dir / "litellm" / "config.yaml").write_text(dump_yaml(config), encoding="utf-8")
+    config_file = str(data_dir / "litellm" / "config.yaml")
+    command = [sys.executable, "-m", "runbooks", "check-config", config_file, *_providers(data_dir), "--format", "json"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=TIMEOUT, check=False)
+    assert len(result.stdout) > 65_536, "more than a pipe holds at once"
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["verdict"] == "fail"
+    named = {n for n in range(400) for f in report["findings"] if f"'undocumented-{n}'" in f["message"]}
+    assert len(named) == 400

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from mkdocs.exceptions import Abort
 
-from hooks import runbook_pages as hook
+from hooks import serving
 from runbooks import engine
 
 from .conftest import ROOT
@@ -130,7 +130,7 @@ def _build(served: Path, write: dict[str, str], *, fail: bool):
 
     def build() -> None:
         config = SimpleNamespace(site_dir=str(served))
-        hook.on_pre_build(config=config)
+        serving.on_pre_build(config=config)
         site = Path(config.site_dir)
         for old in site.rglob("*"):
             if old.is_file():
@@ -153,7 +153,7 @@ def test_a_rebuild_that_fails_halfway_leaves_the_served_site_whole_and_holds_no_
 
     server = _Server(served)
     server.builder = _build(served, {"index.html": "half"}, fail=True)
-    server = hook.on_serve(server, config=SimpleNamespace(), builder=server.builder)
+    server = serving.on_serve(server, config=SimpleNamespace(), builder=server.builder)
     server.builder()  # as the server's loop calls it: no exception escapes
     assert _digest(served) == before
     assert server._wanted_epoch == server._visible_epoch == 1, "requests would wait for a version that never comes"
@@ -161,7 +161,7 @@ def test_a_rebuild_that_fails_halfway_leaves_the_served_site_whole_and_holds_no_
 
     rebuilt = _Server(served)
     rebuilt.builder = _build(served, {"index.html": "the new version"}, fail=False)
-    rebuilt = hook.on_serve(rebuilt, config=SimpleNamespace(), builder=rebuilt.builder)
+    rebuilt = serving.on_serve(rebuilt, config=SimpleNamespace(), builder=rebuilt.builder)
     rebuilt.builder()
     assert _digest(served) == {"index.html": hashlib.sha256(b"the new version").hexdigest()}
     assert rebuilt._wanted_epoch == 2, "the browsers would not be told to reload"

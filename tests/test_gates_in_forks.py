@@ -1,0 +1,65 @@
+"""The gates of a build after the first run in forks: the same findings, the same exceptions, in the same order."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from runbooks import cli, languages
+from runbooks.findings import Finding, Unreadable
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """This process may fork (a served site's thread, left by another test, is no lock a gate takes)."""
+    monkeypatch.setattr(languages, "can_fork", lambda: True)
+
+
+def _found_in(pid_file: str) -> list[Finding]:
+    return [Finding("broken_link", f"seen by {os.getpid()}", pid_file, 3)]
+
+
+def test_a_forked_gate_gives_its_findings_from_another_process(forking):
+    findings = cli._started_in_fork(lambda: _found_in("site/index.html"))()
+    assert [(f.reason, f.file, f.line) for f in findings] == [("broken_link", "site/index.html", 3)]
+    assert findings[0].message != f"seen by {os.getpid()}"
+
+
+def test_what_a_forked_gate_cannot_read_is_unreadable_here(forking):
+    def unreadable() -> list[Finding]:
+        raise Unreadable([Finding("unreadable", "not a directory (build the site first)", "site")])
+
+    with pytest.raises(Unreadable) as raised:
+        cli._started_in_fork(unreadable)()
+    assert [f.message for f in raised.value.findings] == ["not a directory (build the site first)"]
+
+
+def test_a_forked_gate_that_breaks_or_dies_fails_with_what_happened(forking):
+    def broken() -> list[Finding]:
+        raise KeyError("no page")
+
+    with pytest.raises(cli.GateFailed, match="KeyError: 'no page'"):
+        cli._started_in_fork(broken)()
+
+    def dies() -> list[Finding]:
+        os._exit(3)
+
+    with pytest.raises(cli.GateFailed, match="ended with code 3"):
+        cli._started_in_fork(dies)()
+
+
+def test_while_another_thread_runs_the_gate_runs_here_when_asked(monkeypatch):
+    monkeypatch.setattr(languages, "can_fork", lambda: threading.active_count() == 1)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        ran = []
+        waiting = cli._started_in_fork(lambda: ran.append(os.getpid()) or [])
+        assert ran == []
+        assert waiting() == [] and ran == [os.getpid()]
+    finally:
+        stop.set()
+        thread.join()
