@@ -701,7 +701,7 @@ def _started_in_fork(gate: Callable[[], list[Finding]]) -> Callable[[], list[Fin
 
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_gate_in_fork, args=(gate, sending), daemon=True)
+    process = context.Process(target=_gate_in_fork, args=(gate, sending))  # a gate may start processes of its own
     sys.stdout.flush()  # else the fork would print again what waits in this process's buffers
     sys.stderr.flush()
     process.start()

@@ -63,3 +63,18 @@ def test_while_another_thread_runs_the_gate_runs_here_when_asked(monkeypatch):
     finally:
         stop.set()
         thread.join()
+
+
+def _square(number: int) -> int:
+    return number * number
+
+
+def test_a_forked_gate_may_start_processes_of_its_own(forking):
+    # check-links parses a large site's new pages in a process pool.
+    from concurrent.futures import ProcessPoolExecutor
+
+    def pooled() -> list[Finding]:
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            return [Finding("broken_link", str(sum(pool.map(_square, range(10)))), "site", 1)]
+
+    assert [f.message for f in cli._started_in_fork(pooled)()] == ["285"]
