@@ -710,11 +710,13 @@ def _started_in_fork(gate: Callable[[], list[Finding]]) -> Callable[[], list[Fin
     def findings() -> list[Finding]:
         try:
             kind, value = receiving.recv()
-        except EOFError:
-            kind, value = "failed", f"the gate's process ended with code {process.exitcode} and said nothing"
+        except EOFError:  # it ended without an answer: its exit code is known once it is joined
+            kind, value = "ended", None
         finally:
             receiving.close()
             process.join()
+        if kind == "ended":
+            raise GateFailed(f"the gate's process ended with code {process.exitcode} and said nothing")
         if kind == "unreadable":
             raise Unreadable(value)
         if kind == "failed":
