@@ -396,6 +396,8 @@ def _build(args: argparse.Namespace) -> Report:
         preparing = pool.submit(prepare)
 
         def gates(site: Path) -> list[Finding]:
+            from runbooks.languages import in_fork
+
             prepared = preparing.result()
             pool.shutdown()  # no thread of this process runs now: the gates after the first may run in forks
             if prepared is None:
@@ -404,7 +406,7 @@ def _build(args: argparse.Namespace) -> Report:
             # The first gate runs here while the others run in forks, on the other cores; their results are
             # shown in order once each is in.
             running = [functools.partial(gate, site) for gate in prepared[:1]]
-            running += [_started_in_fork(functools.partial(gate, site)) for gate in prepared[1:]]
+            running += [in_fork(functools.partial(gate, site), passed_back=(Unreadable,)) for gate in prepared[1:]]
             for gate, result in zip(prepared, running, strict=True):
                 _run_gate(found, result, (args.progress, gate_name(gate)))
             if found.unreadable:
@@ -685,62 +687,6 @@ def _site_of(dataset: Dataset | None, audience: str) -> Site | None:
         return Site.for_audience(dataset, audience)
     except WithheldError:
         return None
-
-
-def _started_in_fork(gate: Callable[[], list[Finding]]) -> Callable[[], list[Finding]]:
-    """Start `gate` in a fork of this process when it may fork; call what is returned for its findings.
-
-    What the gate raises comes back as the same Unreadable, or as a GateFailed with the traceback.
-    Where this process may not fork (another thread runs), the gate runs when its findings are asked for.
-    """
-    from runbooks.languages import can_fork
-
-    if not can_fork():
-        return gate
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_gate_in_fork, args=(gate, sending))  # a gate may start processes of its own
-    sys.stdout.flush()  # else the fork would print again what waits in this process's buffers
-    sys.stderr.flush()
-    process.start()
-    sending.close()
-
-    def findings() -> list[Finding]:
-        try:
-            kind, value = receiving.recv()
-        except EOFError:  # it ended without an answer: its exit code is known once it is joined
-            kind, value = "ended", None
-        finally:
-            receiving.close()
-            process.join()
-        if kind == "ended":
-            raise GateFailed(f"the gate's process ended with code {process.exitcode} and said nothing")
-        if kind == "unreadable":
-            raise Unreadable(value)
-        if kind == "failed":
-            raise GateFailed(value)
-        return value
-
-    return findings
-
-
-def _gate_in_fork(gate: Callable[[], list[Finding]], sending: Any) -> None:
-    import traceback
-
-    try:
-        answer: tuple[str, Any] = ("found", gate())
-    except Unreadable as exc:
-        answer = ("unreadable", exc.findings)
-    except BaseException:
-        answer = ("failed", traceback.format_exc())
-    sending.send(answer)
-    sending.close()
-
-
-class GateFailed(Exception):
-    """A gate that ran in a fork raised an exception other than Unreadable; the message is its traceback."""
 
 
 def _run_gate(report: Report, gate: Callable[[], list[Finding]], step: tuple[Progress, str] | None = None) -> None:

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin
 
 from runbooks import engine
@@ -62,10 +62,7 @@ class LanguageBuild:
             code = self.process.wait()
             self.printed = self.output.read_text(encoding="utf-8", errors="replace").strip()
             if code != 0:
-                fault = system_fault(self.printed, self.work)
-                if fault:  # a full disk or a read-only directory: one line, which the parent build reports as such
-                    raise LanguageBuildError(f"the {self.lang} build {SYSTEM_FAULT}{fault}")
-                raise LanguageBuildError(f"the {self.lang} build failed:\n{self.printed}")
+                raise _failure(f"the {self.lang} build", "failed", self.printed, self.work)
             target = site_dir / self.lang
             shutil.rmtree(target, ignore_errors=True)
             (self.work / "site").rename(target)
@@ -170,7 +167,7 @@ class _Forked:
     def __init__(self, target: Callable[[], int]) -> None:
         # A fork keeps every descriptor open, the work directory's lock among them.
         self._process = multiprocessing.get_context("fork").Process(target=lambda: sys.exit(target()))
-        self._process.start()
+        _start(self._process)
 
     def poll(self) -> int | None:
         return self._process.exitcode
@@ -183,6 +180,21 @@ class _Forked:
 
     def kill(self) -> None:
         self._process.kill()
+
+
+def _failure(what: str, failed: str, printed: str, work: Path) -> LanguageBuildError:
+    """What a child that failed said: one line for a fault of the system (a full disk), else all it printed."""
+    fault = system_fault(printed, work)
+    if fault:  # one line, which the build that started this one reports as such
+        return LanguageBuildError(f"{what} {SYSTEM_FAULT}{fault}")
+    return LanguageBuildError(f"{what} {failed}:\n{printed}")
+
+
+def _start(process: multiprocessing.process.BaseProcess) -> None:
+    """Fork `process` once this process's output is flushed: else the fork would print it again."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    process.start()
 
 
 def _in_fork(build: ForkedBuild, site_dir: Path, env: dict[str, str], *, cwd: Path, log: Path) -> int:
@@ -232,10 +244,7 @@ class BuildFiles:
             code = self.process.wait()
             if code != 0:
                 printed = (self.lock.path / "build.log").read_text(encoding="utf-8", errors="replace").strip()
-                fault = system_fault(printed, self.lock.path)
-                if fault:
-                    raise LanguageBuildError(f"the {self.lang} build's files {SYSTEM_FAULT}{fault}")
-                raise LanguageBuildError(f"the {self.lang} build's files could not be made:\n{printed}")
+                raise _failure(f"the {self.lang} build's files", "could not be made", printed, self.lock.path)
             made = self.lock.path / "files"
             for folder, _, names in os.walk(made):
                 target = site_dir / Path(folder).relative_to(made)
@@ -283,3 +292,60 @@ def _write_in_fork(make: Files, folder: Path, log: Path) -> int:
             output.write(traceback.format_exc())
             return 1
     return 0
+
+
+# -------------------------------------------------------------------------------------------------
+# Work whose result comes back from a fork
+# -------------------------------------------------------------------------------------------------
+
+Result = TypeVar("Result")
+
+
+class ForkFailed(Exception):
+    """Work run in a fork raised an exception that does not pass back (or the fork died); the message says how."""
+
+
+def in_fork(work: Callable[[], Result], *, passed_back: tuple[type[Exception], ...] = ()) -> Callable[[], Result]:
+    """Start `work` in a fork when this process may fork; call what is returned for its result.
+
+    An exception of `passed_back` types is raised again here as it was; any other comes back as a
+    ForkFailed holding its traceback. Where this process may not fork (another thread runs), `work`
+    itself is returned, to run when its result is asked for.
+    """
+    if not can_fork():
+        return work
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    # Not a daemon: the work may start processes of its own (check-links parses a large site in a pool).
+    process = context.Process(target=_run_and_send, args=(work, sending, passed_back))
+    _start(process)
+    sending.close()
+
+    def result() -> Result:
+        try:
+            kind, value = receiving.recv()
+        except EOFError:  # it ended without an answer: its exit code is known once it is joined
+            kind, value = "ended", None
+        finally:
+            receiving.close()
+            process.join()
+        if kind == "ended":
+            raise ForkFailed(f"the fork ended with code {process.exitcode} and said nothing")
+        if kind == "raised":
+            raise value
+        if kind == "failed":
+            raise ForkFailed(value)
+        return value
+
+    return result
+
+
+def _run_and_send(work: Callable[[], object], sending: Any, passed_back: tuple[type[Exception], ...]) -> None:
+    try:
+        answer: tuple[str, object] = ("done", work())
+    except passed_back as exc:
+        answer = ("raised", exc)
+    except BaseException:
+        answer = ("failed", traceback.format_exc())
+    sending.send(answer)
+    sending.close()

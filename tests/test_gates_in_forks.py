@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from runbooks import cli, languages
+from runbooks import languages
 from runbooks.findings import Finding, Unreadable
 
 
@@ -22,7 +22,7 @@ def _found_in(pid_file: str) -> list[Finding]:
 
 
 def test_a_forked_gate_gives_its_findings_from_another_process(forking):
-    findings = cli._started_in_fork(lambda: _found_in("site/index.html"))()
+    findings = languages.in_fork(lambda: _found_in("site/index.html"))()
     assert [(f.reason, f.file, f.line) for f in findings] == [("broken_link", "site/index.html", 3)]
     assert findings[0].message != f"seen by {os.getpid()}"
 
@@ -32,7 +32,7 @@ def test_what_a_forked_gate_cannot_read_is_unreadable_here(forking):
         raise Unreadable([Finding("unreadable", "not a directory (build the site first)", "site")])
 
     with pytest.raises(Unreadable) as raised:
-        cli._started_in_fork(unreadable)()
+        languages.in_fork(unreadable, passed_back=(Unreadable,))()
     assert [f.message for f in raised.value.findings] == ["not a directory (build the site first)"]
 
 
@@ -40,14 +40,14 @@ def test_a_forked_gate_that_breaks_or_dies_fails_with_what_happened(forking):
     def broken() -> list[Finding]:
         raise KeyError("no page")
 
-    with pytest.raises(cli.GateFailed, match="KeyError: 'no page'"):
-        cli._started_in_fork(broken)()
+    with pytest.raises(languages.ForkFailed, match="KeyError: 'no page'"):
+        languages.in_fork(broken)()
 
     def dies() -> list[Finding]:
         os._exit(3)
 
-    with pytest.raises(cli.GateFailed, match="ended with code 3"):
-        cli._started_in_fork(dies)()
+    with pytest.raises(languages.ForkFailed, match="ended with code 3"):
+        languages.in_fork(dies)()
 
 
 def test_while_another_thread_runs_the_gate_runs_here_when_asked(monkeypatch):
@@ -57,7 +57,7 @@ def test_while_another_thread_runs_the_gate_runs_here_when_asked(monkeypatch):
     thread.start()
     try:
         ran = []
-        waiting = cli._started_in_fork(lambda: ran.append(os.getpid()) or [])
+        waiting = languages.in_fork(lambda: ran.append(os.getpid()) or [])
         assert ran == []
         assert waiting() == [] and ran == [os.getpid()]
     finally:
@@ -77,4 +77,4 @@ def test_a_forked_gate_may_start_processes_of_its_own(forking):
         with ProcessPoolExecutor(max_workers=2) as pool:
             return [Finding("broken_link", str(sum(pool.map(_square, range(10)))), "site", 1)]
 
-    assert [f.message for f in cli._started_in_fork(pooled)()] == ["285"]
+    assert [f.message for f in languages.in_fork(pooled)()] == ["285"]
