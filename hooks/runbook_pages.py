@@ -18,7 +18,7 @@ from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from runbooks import answers, engine, handover, languages, output
+from runbooks import answers, engine, handover, languages, output, search_words
 from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
@@ -52,9 +52,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _log_warnings(config, lang)
     data_dir = (_root(config) / config.extra.get("data_dir", "data")).resolve()
     fork = lang == LANGUAGES[0] and _PROCESS.one_shot and languages.can_fork()
-    if fork:
-        # Before the data: the dictionary loads while the command that started this build derives the site.
-        _load_search_dictionary(config)  # and every language's build, forked from this one, starts with it
+    # Before the data: what the search needs loads while the command that started this build derives the site.
+    words = _search_words(config, before_fork=fork)
     site = _PROCESS.handed_over.get((data_dir, audience)) or handover.receive(data_dir, audience)
     if site is None:
         try:
@@ -66,7 +65,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if _PROCESS.one_shot:
         # The data lives as long as this process: keep its objects out of every garbage collection from here on.
         gc.freeze()
-    run = _BUILDS[id(config)] = _Build(site, lang, _site_url(config, lang))
+    run = _BUILDS[id(config)] = _Build(site, lang, _site_url(config, lang), words)
     config.nav = site.nav(lang)
     _set_languages(config, site, lang)
     if lang == LANGUAGES[0]:
@@ -131,6 +130,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     """Put the files for answer engines in place; in the default language, the other languages too."""
     run = _BUILDS.pop(id(config))
     site_dir = Path(config.site_dir)
+    if run.words is not None:
+        run.words.save()
     try:
         if run.files is not None:
             run.files.finish(site_dir)
@@ -190,19 +191,20 @@ def _log_warnings(config: MkDocsConfig, lang: str) -> None:
         mkdocs_log.setLevel(logging.WARNING)
 
 
-def _load_search_dictionary(config: MkDocsConfig) -> None:
-    """Load the search's Chinese dictionary now, if the search segments Chinese, rather than at its first page.
+def _search_words(config: MkDocsConfig, *, before_fork: bool) -> search_words.RememberedCut | None:
+    """Remember the words the search makes of Chinese text; before forking, load the dictionary the forks will need.
 
     Material's search segments Chinese text with jieba in every language (the English pages name
-    Chinese things too), and jieba loads its dictionary of half a million words on first use.
+    Chinese things too). With words remembered from earlier builds, a build may never need jieba's
+    dictionary; without any, every language's build needs it, and each fork starts with it loaded.
     """
-    if not any(name.rpartition("/")[2] == "search" for name in config.plugins):
-        return
-    try:
-        import jieba
-    except ImportError:
-        return
-    jieba.initialize()
+    options = next((p.config for name, p in config.plugins.items() if name.rpartition("/")[2] == "search"), None)
+    if options is None:
+        return None
+    words = search_words.install(options)
+    if before_fork and (words is None or not words.remembers_any()):
+        search_words.load_dictionary()
+    return words
 
 
 def _language(config: MkDocsConfig) -> str:
@@ -273,6 +275,7 @@ class _Build:
     site: Site
     lang: str
     site_url: str
+    words: search_words.RememberedCut | None = None
     others: list[languages.LanguageBuild] = field(default_factory=list)
     markdown: dict[str, str] = field(default_factory=dict)
     files: languages.BuildFiles | None = None

@@ -26,8 +26,8 @@ from runbooks.progress import Progress
 from runbooks.publish import SiteBuild, describe, publish, start_build
 
 if TYPE_CHECKING:
-    from runbooks.checks.memory import ParsedPages
     from runbooks.loader import Dataset
+    from runbooks.memory import Derived
     from runbooks.site import Site
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
@@ -372,7 +372,16 @@ def _build(args: argparse.Namespace) -> Report:
     def build(site: Path) -> Finding | None:
         with args.progress.step(f"build ({args.audience})") as shown:
             running = start_build(site, args.data, site_url=args.site_url, audience=args.audience, handover=handover)
-            failed = running.wait()
+            try:
+                readable = preparing.result() is not None
+            except BaseException:
+                running.stop()
+                raise
+            if readable:
+                failed = running.wait()
+            else:  # what is wrong with the data is the report: MkDocs, which would only say it again, is stopped
+                running.stop()
+                failed = Finding("build_failed", "the data is invalid", str(args.data))
             shown.verdict = "fail" if failed else "pass"
         return failed
 
@@ -622,7 +631,7 @@ def site_gates(
     *,
     env_file: Path | None = None,
     site_url: str,
-    memory: ParsedPages | None = None,
+    memory: Derived | None = None,
 ) -> list[Gate]:
     """The gates a built site of `audience` must pass: secrets and links, and for the public one no internal fact.
 

@@ -31,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     A run started in the background (a shell's `&`) ignores SIGINT, and every process it starts would
     inherit that: the tests stop `mkdocs serve` with SIGINT, as Ctrl-C does, so it must not be ignored.
-    The gates' memory (runbooks/checks/memory.py) is this run's: the tests neither read what the user's
+    The memory of the gates and the build (runbooks/memory.py) is this run's: the tests neither read what the user's
     builds left in ~/.cache/runbooks nor add their temporary sites to it. pytest-xdist's workers start
     after this and inherit the variable.
     """

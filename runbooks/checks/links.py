@@ -14,8 +14,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from runbooks.checks.memory import ParsedPages, digest, gate_key
 from runbooks.findings import Finding, Unreadable, display_path
+from runbooks.memory import Derived, digest, gate_key
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src", "iframe": "src"}
 UNSAFE_SCHEMES = ("javascript:", "data:text/html", "vbscript:")
@@ -50,7 +50,7 @@ def check_links(
     site_url: str = "/",
     external: bool = False,
     display_root: Path | None = None,
-    memory: ParsedPages | None = None,
+    memory: Derived | None = None,
 ) -> list[Finding]:
     """Check every link of every HTML page under `site_dir`; anchors must exist on their target page.
 
@@ -190,12 +190,12 @@ PARALLEL_MIN_PAGES = 200
 """From this many pages, the pages are parsed in parallel processes, one per core (parsing dominates the gate)."""
 
 
-def links_memory() -> ParsedPages:
+def links_memory() -> Derived:
     """What the gate remembers of the pages it parsed, read now: a build reads it while MkDocs still runs."""
-    return ParsedPages("check-links", gate_key(Path(__file__)))
+    return Derived("check-links", gate_key(Path(__file__)))
 
 
-def _parse_all(paths: list[Path], memory: ParsedPages | None = None) -> list[_Page]:
+def _parse_all(paths: list[Path], memory: Derived | None = None) -> list[_Page]:
     """Every page's ids and links; a page parsed before, with the same content, is taken from the gate's memory."""
     memory = memory if memory is not None else links_memory()
     contents = [path.read_bytes() for path in paths]

@@ -21,7 +21,6 @@ from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 
-from runbooks.checks.memory import CleanFiles, digest, gate_key
 from runbooks.checks.secret_filters import REFERENCE, VARIABLE_NAME, is_marked, is_masked, is_placeholder
 from runbooks.checks.secret_rules import (
     NAMED_KINDS,
@@ -41,6 +40,7 @@ from runbooks.checks.site_files import (
     site_text,
 )
 from runbooks.findings import Finding, Unreadable, display_path
+from runbooks.memory import CleanFiles, digest, gate_key
 
 # Characters a key may be made of; a shape only counts when it is not part of a longer such run,
 # so `mask-image` or a slug never yields `sk-…`.

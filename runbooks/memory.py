@@ -1,12 +1,13 @@
-"""What the gates remember between runs, by file content: the files found clean, the pages already parsed.
+"""What the build and the gates remember between runs, by content: files found clean, what was made of each input.
 
 A built site is mostly the theme's assets and pages that did not change since the last build; what
 a gate makes of a file depends only on the file's bytes and on the gate itself (its code, its rules,
-the values it looks for). It is kept per user in `$RUNBOOKS_CACHE_DIR`, else
-`$XDG_CACHE_HOME/runbooks`, else `~/.cache/runbooks`, one file per gate and key, so a changed gate
-or a changed env file starts afresh. Of the secret scan only clean verdicts are kept: a file with
-a finding is read every time, so every finding is always reported. Where no cache directory can be
-written, nothing is remembered between runs.
+the values it looks for), and the words the search makes of a Chinese text only on the text and on
+the segmenter. It is kept per user in `$RUNBOOKS_CACHE_DIR`, else `$XDG_CACHE_HOME/runbooks`, else
+`~/.cache/runbooks`, one file per user of the memory and key, so a changed gate, env file or
+segmenter starts afresh. Of the secret scan only clean verdicts are kept: a file with a finding is
+read every time, so every finding is always reported. Where no cache directory can be written,
+nothing is remembered between runs.
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ def gate_key(*sources: Path, extra: str = "") -> str:
     return digest(b"\0".join(parts)) + ":" + extra
 
 
-class ParsedPages:
-    """What one gate, with one key, made of each file it parsed: a JSON value by content digest."""
+class Derived:
+    """What one user of the memory (a gate, the search's segmenter), with one key, made of each input: a JSON
+    value by the input's content digest."""
 
-    def __init__(self, gate: str, key: str) -> None:
-        self._path = cache_dir() / f"{gate}-{digest(key.encode('utf-8'))}.json"
+    def __init__(self, user: str, key: str) -> None:
+        self._path = cache_dir() / f"{user}-{digest(key.encode('utf-8'))}.json"
         self._known: dict[str, Any] = self._read()
         self._new: dict[str, Any] = {}
 
@@ -95,20 +97,23 @@ class ParsedPages:
             return {}
         return known if isinstance(known, dict) else {}
 
-    def __contains__(self, file_digest: str) -> bool:
-        return file_digest in self._new or file_digest in self._known
+    def __contains__(self, input_digest: str) -> bool:
+        return input_digest in self._new or input_digest in self._known
 
-    def __getitem__(self, file_digest: str) -> Any:
-        return self._new[file_digest] if file_digest in self._new else self._known[file_digest]
+    def __getitem__(self, input_digest: str) -> Any:
+        return self._new[input_digest] if input_digest in self._new else self._known[input_digest]
 
-    def __setitem__(self, file_digest: str, value: Any) -> None:
-        self._new[file_digest] = value
+    def __setitem__(self, input_digest: str, value: Any) -> None:
+        self._new[input_digest] = value
+
+    def __len__(self) -> int:
+        return len(self._known) + len(self._new)
 
     def save(self) -> None:
-        """Add what was parsed since it was read to the memory as it is now, replacing the file in one step.
+        """Add what was made since it was read to the memory as it is now, replacing the file in one step.
 
         Runs that save meanwhile (a build's other gate, another build) keep what they added; beyond
-        MAX_ENTRIES only this run's pages are kept. A memory that cannot be written is left as it was.
+        MAX_ENTRIES only this run's entries are kept. A memory that cannot be written is left as it was.
         """
         if not self._new:
             return

@@ -1,4 +1,4 @@
-"""The gates' memory of clean files: an unchanged file is skipped, a changed one is read, findings never hide."""
+"""What the gates remember: an unchanged file is skipped, a changed one is read, findings never hide."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import string
 
 import pytest
 
-from runbooks.checks import memory as gate_memory
+from runbooks import memory as gate_memory
 from runbooks.checks.links import _parse, _parse_all, check_links
-from runbooks.checks.memory import CleanFiles, ParsedPages, digest
 from runbooks.checks.secrets import scan_secrets
+from runbooks.memory import CleanFiles, Derived, digest
 
 
 @pytest.fixture
@@ -113,10 +113,10 @@ def test_remembered_pages_are_what_parsing_them_gives(site, cache):
 
 def test_memories_read_at_the_same_time_keep_what_each_parsed(cache):
     """`check` makes the gates of both audiences before either runs: the second save keeps the first's pages."""
-    first, second = ParsedPages("check-links", "key"), ParsedPages("check-links", "key")
+    first, second = Derived("check-links", "key"), Derived("check-links", "key")
     first["a" * 32] = [["top"], []]
     second["b" * 32] = [[], [["#top", 3]]]
     first.save()
     second.save()
-    again = ParsedPages("check-links", "key")
+    again = Derived("check-links", "key")
     assert again["a" * 32] == [["top"], []] and again["b" * 32] == [[], [["#top", 3]]]
