@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 import venv
 
@@ -39,9 +40,11 @@ def installed(tmp_path_factory):
     source = root / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "site", "site-*", "__pycache__", "tests"))
     env_dir = root / "venv"
-    venv.create(env_dir, with_pip=True)
+    # Without a pip of its own (ensurepip takes seconds): this environment's pip installs into it.
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
+    install = [*pip, "install", "--quiet", str(source)]
     result = subprocess.run(install, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return env_dir
