@@ -84,3 +84,16 @@ def load_dictionary() -> None:
     except ImportError:
         return
     jieba.initialize()
+
+
+def prepare(search_options: dict[str, Any], *, before_fork: bool) -> RememberedCut | None:
+    """Remember the search's words in this process; before forking other builds, read the dictionary they need.
+
+    The search segments Chinese text in every language (the English pages name Chinese things too).
+    With words remembered from earlier builds a build may never need jieba's dictionary; with none,
+    every language's build needs it, and forks made after this start with it read.
+    """
+    words = install(search_options)
+    if before_fork and (words is None or not words.remembers_any()):
+        load_dictionary()
+    return words

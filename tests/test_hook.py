@@ -19,6 +19,7 @@ from mkdocs.config import load_config
 
 from hooks import runbook_pages as hook
 from runbooks import engine, languages, publish
+from runbooks.language_run import LanguageRun
 
 from .conftest import ROOT, SITE_URL
 
@@ -86,7 +87,7 @@ def test_a_failed_language_build_says_why_and_removes_its_work(tmp_path):
 def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_path):
     site_dir = tmp_path / "site"
     child = _start_english(site_dir)
-    run = hook._Build(site=None, lang="zh", site_url=SITE_URL, others=[child])  # type: ignore[arg-type]
+    run = LanguageRun(site=None, lang="zh", site_url=SITE_URL, others=[child])  # type: ignore[arg-type]
     hook._BUILDS[id(run)] = run
     hook.on_build_error(RuntimeError("the default language failed"))
     assert child.process.poll() is not None
