@@ -10,7 +10,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,31 +81,43 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def _mkdocs_serve(log: Path) -> Iterator[str]:
-    """`make serve` on a free port (live reload included); yield its origin once both languages are served."""
-    port = _free_port()
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"http://127.0.0.1:{port}/"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            engine.command("serve", *engine.config_args(ROOT / "mkdocs.yml"), "--dev-addr", f"127.0.0.1:{port}"),
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+class _Served:
+    """`make serve` on a free port (live reload included), started at once; `origin` once both languages are served."""
+
+    def __init__(self, log: Path) -> None:
+        self.log, port = log, _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"{self.url}/"}
+        with log.open("wb") as out:
+            self.server = subprocess.Popen(
+                engine.command("serve", *engine.config_args(ROOT / "mkdocs.yml"), "--dev-addr", f"127.0.0.1:{port}"),
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def origin(self) -> str:
         deadline = time.monotonic() + 120
-        while "Serving on" not in log.read_text(encoding="utf-8", errors="replace"):
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+        while "Serving on" not in self.log.read_text(encoding="utf-8", errors="replace"):
+            assert self.server.poll() is None and time.monotonic() < deadline, self.log.read_text(encoding="utf-8")
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        return self.url
+
+    def stop(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
 
 
-def test_under_mkdocs_serve_no_page_requests_a_file_the_build_lacks(browser, site, dataset, tmp_path):
+@pytest.fixture(scope="module", autouse=True)
+def served(tmp_path_factory) -> Iterator[_Served]:
+    """`make serve`, started with this module: its first build runs while the tests before its own visit pages."""
+    serving = _Served(tmp_path_factory.mktemp("serve") / "serve.log")
+    yield serving
+    serving.stop()
+
+
+def test_under_mkdocs_serve_no_page_requests_a_file_the_build_lacks(browser, site, dataset, served):
     # Served pages differ from built ones by the live-reload script only: one page of each kind in each language.
     first = next(iter(dataset.providers.providers))
     provider = re.compile(r"(?:[a-z]+/)?providers/([^/]+)/")
@@ -116,8 +127,7 @@ def test_under_mkdocs_serve_no_page_requests_a_file_the_build_lacks(browser, sit
         if not path.endswith("404.html") and (match is None or match[1] == first):
             paths.append(path)
     assert len(paths) > 10
-    with _mkdocs_serve(tmp_path / "serve.log") as served:
-        assert problems_of(visit_all(browser, served, paths)) == {}
+    assert problems_of(visit_all(browser, served.origin(), paths)) == {}
 
 
 # --- Width on a phone ---------------------------------------------------------------------------------
