@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 
 def _text(zh: str, en: str) -> dict[str, str]:
@@ -186,13 +185,10 @@ def prices_of(providers: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump_yaml(data: Any) -> str:
-    """Block-style YAML, as a person would write it."""
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+    """Block-style YAML, as a person would write it (libyaml's writer: the tests write hundreds of data sets)."""
+    return yaml.dump(
+        data, Dumper=yaml.CSafeDumper, default_flow_style=False, allow_unicode=True, sort_keys=False, width=4096
+    )
 
 
 def write_data(root: Path, data: dict[str, Any]) -> Path:

@@ -99,6 +99,12 @@ def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
+@functools.lru_cache(maxsize=1024)
+def _ids(path: Path) -> frozenset[str]:
+    """The ids the page at `path` defines, read once."""
+    return frozenset(tag["id"] for tag in _soup(path).select("[id]"))
+
+
 def _html_files(built: Built) -> list[Path]:
     return sorted(built.root.rglob("*.html"))
 
@@ -116,7 +122,9 @@ class Mirror:
     links: list[str]
 
 
+@functools.lru_cache(maxsize=512)
 def _parse_mirror(path: Path) -> Mirror:
+    """The mirror at `path` parsed as CommonMark, once for the tests of its site (they never change it)."""
     html = BeautifulSoup(COMMONMARK.render(path.read_text(encoding="utf-8")), "html.parser")
     return Mirror(
         path=path,
@@ -166,7 +174,7 @@ def _mirror_link_problems(built: Built, mirror: Mirror, parsed: dict[Path, Mirro
             if file.suffix == ".md":
                 ids = parsed[file].ids if file in parsed else _parse_mirror(file).ids
             else:
-                ids = [tag["id"] for tag in _soup(file).select("[id]")]
+                ids = _ids(file)
             if unquote(fragment) not in ids:
                 problems.append(f"{href}: {file.name} defines no anchor {fragment!r}")
     return problems
@@ -260,7 +268,7 @@ def test_llms_txt_parses_with_the_reference_parser_and_every_link_leads_somewher
             assert file is not None and file.is_file(), (section, link.url)
             fragment = urldefrag(link.url)[1]
             if fragment:
-                assert fragment in [tag["id"] for tag in _soup(file).select("[id]")], link.url
+                assert fragment in _ids(file), link.url
     full = COMMONMARK.parse((base / "llms-full.txt").read_text(encoding="utf-8"))
     questions = [t for t in full if t.type == "heading_open" and t.tag == "h2"]
     faq_links = [link for links in parsed.sections.values() for link in links if "#" in link.url]
