@@ -393,7 +393,7 @@ def _build(args: argparse.Namespace) -> Report:
             dataset = _load_into(loaded, args.data)
             site = _site_of(dataset, args.audience)
         finally:
-            handover.send(site)  # None: the build reads the data itself, and says what is wrong with it
+            handover.send(site)  # None: the build is stopped (invalid data) or reads the data itself and says why
         if dataset is None:
             return None
         # Only check-public reads the data: the team's site lets it go now, while MkDocs builds.
