@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from runbooks import cli
+from runbooks import cli, publish
 from runbooks.audience import AUDIENCES
 from runbooks.checks import Report
 from runbooks.checks.config import check_config
@@ -243,6 +243,30 @@ def test_invalid_data_keeps_the_previous_site(tmp_path):
     assert build.returncode == 1
     assert "providers.acme.models[0].tier" in build.stderr
     assert (previous / "index.html").read_text(encoding="utf-8") == "previous build"
+
+
+def test_a_build_of_invalid_data_stops_mkdocs_without_waiting_for_it(tmp_path, monkeypatch):
+    """What is wrong with the data is the report: MkDocs, which would only say it again, is stopped at once."""
+    data = valid_data()
+    data["providers"]["providers"]["acme"]["models"][0]["tier"] = "no-such-tier"
+    started = []
+
+    def start_build(site, data_dir, **options):
+        build = publish.start_build(site, data_dir, **options)
+        calls = []
+        started.append((build, calls))
+        monkeypatch.setattr(build, "wait", lambda: calls.append("wait") or None)
+        real_stop = build.stop
+        monkeypatch.setattr(build, "stop", lambda: calls.append("stop") or real_stop())
+        return build
+
+    monkeypatch.setattr(cli, "start_build", start_build)
+    built = run_cli("build", "--data", str(write_data(tmp_path, data)), "--site-dir", str(tmp_path / "site"))
+    assert built.returncode == 1 and "providers.acme.models[0].tier" in built.stderr
+    [(build, calls)] = started
+    assert calls == ["stop"], "the build was waited for"
+    assert build._process.returncode is not None  # ended, not left running
+    assert not (tmp_path / "site").exists()
 
 
 def test_env_file_values_are_caught_in_check(tmp_path):
