@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -360,3 +361,12 @@ def test_a_report_larger_than_a_pipe_reaches_its_reader_whole_and_the_exit_code_
     assert result.returncode == 1 and report["verdict"] == "fail"
     named = {n for n in range(400) for f in report["findings"] if f"'undocumented-{n}'" in f["message"]}
     assert len(named) == 400
+
+
+def test_under_a_profiler_the_command_ends_as_usual_and_the_profile_is_written(tmp_path):
+    # The benchmark profiles a build with cProfile, which writes its file as the interpreter ends.
+    profile = tmp_path / "validate.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "runbooks", "validate"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert result.returncode == 0 and "validate: pass" in result.stdout, result.stdout + result.stderr
+    assert any("runbooks/loader.py" in name[0] for name in pstats.Stats(str(profile)).stats)  # type: ignore[attr-defined]
