@@ -147,7 +147,7 @@ class LanguageRun:
         try:
             if self.files is not None:
                 self.files.finish(site_dir)
-            for child in self.others if self.default else []:
+            for child in self.others:  # only the default language's build starts others
                 child.finish(site_dir)
                 warnings += [f"{child.lang} build: {line}" for line in child.messages()]
         finally:

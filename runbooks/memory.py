@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_ENTRIES = 50_000
-"""Beyond this many remembered files a gate's memory starts afresh."""
+"""Beyond this many entries (files, inputs) one memory starts afresh."""
 
 
 def digest(data: bytes) -> str:
@@ -81,8 +81,7 @@ def gate_key(*sources: Path, extra: str = "") -> str:
 
 
 class Derived:
-    """What one user of the memory (a gate, the search's segmenter), with one key, made of each input: a JSON
-    value by the input's content digest."""
+    """What one user of the memory (a gate, the search's segmenter) made of each input, as JSON by its digest."""
 
     def __init__(self, user: str, key: str) -> None:
         self._path = cache_dir() / f"{user}-{digest(key.encode('utf-8'))}.json"

@@ -77,7 +77,7 @@ def install(search_options: dict[str, Any]) -> RememberedCut | None:
     return remembered
 
 
-def load_dictionary() -> None:
+def _load_dictionary() -> None:
     """Read jieba's dictionary now, where jieba is installed (before forking, so that every fork starts with it)."""
     try:
         import jieba
@@ -95,5 +95,5 @@ def prepare(search_options: dict[str, Any], *, before_fork: bool) -> RememberedC
     """
     words = install(search_options)
     if before_fork and (words is None or not words.remembers_any()):
-        load_dictionary()
+        _load_dictionary()
     return words

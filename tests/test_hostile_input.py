@@ -369,4 +369,4 @@ def test_under_a_profiler_the_command_ends_as_usual_and_the_profile_is_written(t
     command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "runbooks", "validate"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     assert result.returncode == 0 and "validate: pass" in result.stdout, result.stdout + result.stderr
-    assert any("runbooks/loader.py" in name[0] for name in pstats.Stats(str(profile)).stats)  # type: ignore[attr-defined]
+    assert any("runbooks/loader.py" in name[0] for name in pstats.Stats(str(profile)).stats)
