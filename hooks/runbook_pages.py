@@ -18,10 +18,10 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from runbooks import engine, languages, search_words
-from runbooks.audience import AUDIENCES, DEFAULT_SITE_URL
+from runbooks.audience import DEFAULT_SITE_URL
 from runbooks.bytecode import bytecode_cache
 from runbooks.findings import FindingsError
-from runbooks.language_run import LanguageRun, PageError, site_for
+from runbooks.language_run import LanguageRun, PageError, SettingError, language_and_audience, site_for
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
 from runbooks.visibility import WithheldError
@@ -42,9 +42,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Take this build's site (handed over, or read from the data), its navigation; start the other languages."""
     # The search plugin segments Chinese with jieba, which logs its dictionary loading at INFO to stderr.
     logging.getLogger("jieba").setLevel(logging.WARNING)
-    lang, audience = _language(config), config.extra.get("audience") or "internal"
-    if audience not in AUDIENCES:
-        raise PluginError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
+    try:
+        lang, audience = language_and_audience(config.theme["language"], config.extra.get("audience"))
+    except SettingError as exc:
+        raise PluginError(str(exc)) from None
     config.site_url = config.site_url or DEFAULT_SITE_URL
     _log_warnings(config, lang)
     root = Path(config.config_file_path).resolve().parent
@@ -61,11 +62,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         gc.freeze()
     run = _BUILDS[id(config)] = LanguageRun(site, lang, config.site_url, words)
     config.nav = site.nav(lang)
-    # The team's site must not be indexed even if it is exposed by mistake.
-    config.extra["robots"] = "noindex, nofollow" if audience == "internal" else ""
-    # The theme keeps settings such as the colour scheme per scope: the default language's root, for both.
-    config.extra["scope"] = run.root_path
-    config.extra["made_with"] = site.labels["footer_made_with"](lang)
+    config.extra.update(run.theme_extra())
     run.point_switcher(config.extra.get("alternate", []))
     if run.default:
         forked = functools.partial(_build_forked, strict=bool(config.strict), handed_over={(data_dir, audience): site})
@@ -144,13 +141,10 @@ def _build_forked(config_file: Path, site_dir: Path, *, strict: bool, handed_ove
 
 
 def _log_warnings(config: MkDocsConfig, lang: str) -> None:
-    """Let MkDocs' warnings through in a strict build, even a quiet one, and in every other language's build.
+    """Show warnings in a strict build, even a quiet one (each fails it), and only those in the other languages.
 
-    MkDocs' `--quiet` raises its logger to ERROR, and strict mode counts only the warnings that logger
-    lets through: `mkdocs build --strict --quiet` would pass whatever it warned about. A strict build
-    shows warnings then, since each of them fails it. The other languages' builds, started quiet or
-    forked from a build that shows everything, print warnings and errors only: the default language's
-    build shows what they printed as warnings.
+    Strict mode counts the warnings MkDocs' logger lets through, and `--quiet` lets none. The default
+    language's build shows what the others printed as warnings.
     """
     mkdocs_log = logging.getLogger(engine.running() or "mkdocs")  # ProperDocs logs as `properdocs`
     if lang != LANGUAGES[0] or (config.strict and mkdocs_log.getEffectiveLevel() > logging.WARNING):
@@ -161,13 +155,6 @@ def _search_words(config: MkDocsConfig, *, before_fork: bool) -> search_words.Re
     """Remember the words the search makes of Chinese text; before forking, load the dictionary the forks need."""
     options = next((p.config for name, p in config.plugins.items() if name.rpartition("/")[2] == "search"), None)
     return None if options is None else search_words.prepare(options, before_fork=before_fork)
-
-
-def _language(config: MkDocsConfig) -> str:
-    lang = config.theme["language"]
-    if lang not in LANGUAGES:
-        raise PluginError(f"theme.language is '{lang}'; the runbooks are written in {', '.join(LANGUAGES)}")
-    return lang
 
 
 @dataclass

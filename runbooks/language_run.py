@@ -14,11 +14,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from runbooks import answers, handover, languages, output, search_words
+from runbooks.audience import AUDIENCES
 from runbooks.loader import load
 from runbooks.render import RenderError, render
 from runbooks.schema import LANGUAGES
 from runbooks.site import Site
 from runbooks.visibility import WithheldError
+
+
+class SettingError(ValueError):
+    """A setting of the build's config the runbooks cannot be built with; the message names the setting."""
 
 
 class PageError(Exception):
@@ -32,6 +37,16 @@ class Rendered:
     path: str
     markdown: str
     in_nav: bool
+
+
+def language_and_audience(theme_language: str, audience: str | None) -> tuple[str, str]:
+    """The build's language (the theme's) and audience (`internal` unless set); SettingError for any other."""
+    if theme_language not in LANGUAGES:
+        raise SettingError(f"theme.language is '{theme_language}'; the runbooks are written in {', '.join(LANGUAGES)}")
+    audience = audience or "internal"
+    if audience not in AUDIENCES:
+        raise SettingError(f"extra.audience (RUNBOOKS_AUDIENCE) is '{audience}'; use one of: {', '.join(AUDIENCES)}")
+    return theme_language, audience
 
 
 def site_for(data_dir: Path, audience: str, *, display_root: Path, handed_over: dict[tuple[Path, str], Site]) -> Site:
@@ -79,6 +94,16 @@ class LanguageRun:
         """The URL path the default language is served at."""
         path = urlsplit(self.site_url).path or "/"
         return path if self.default else path.removesuffix(f"{self.lang}/")
+
+    def theme_extra(self) -> dict[str, str]:
+        """What the theme's templates read from `extra` in this build: robots, the settings' scope, the footer."""
+        return {
+            # The team's site must not be indexed even if it is exposed by mistake.
+            "robots": "noindex, nofollow" if self.site.audience == "internal" else "",
+            # The theme keeps settings such as the colour scheme per scope: the default language's root, for both.
+            "scope": self.root_path,
+            "made_with": self.site.labels["footer_made_with"](self.lang),
+        }
 
     def point_switcher(self, alternates: list[dict[str, str]], page_url: str = "") -> None:
         """Point each language of the switcher at `page_url` in that language (each language's home by default).

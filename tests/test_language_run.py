@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runbooks import language_run
-from runbooks.language_run import LanguageRun, PageError
+from runbooks.language_run import LanguageRun, PageError, SettingError, language_and_audience
 from runbooks.render import RenderError
 from runbooks.site import Site
 
@@ -29,6 +29,38 @@ def test_every_language_knows_where_the_default_language_is_served(real_site, la
     run = LanguageRun(real_site, lang, site_url)
     assert run.default == (lang == "zh")
     assert (run.root_url, run.root_path) == (root_url, root_path)
+
+
+@pytest.mark.parametrize(
+    ("theme_language", "audience", "expected"),
+    [("zh", None, ("zh", "internal")), ("en", "", ("en", "internal")), ("en", "public", ("en", "public"))],
+)
+def test_a_build_is_in_the_theme_language_for_the_team_unless_told(theme_language, audience, expected):
+    assert language_and_audience(theme_language, audience) == expected
+
+
+@pytest.mark.parametrize(
+    ("theme_language", "audience", "message"),
+    [
+        ("fr", None, "theme.language is 'fr'; the runbooks are written in zh, en"),
+        ("zh", "everyone", "extra.audience (RUNBOOKS_AUDIENCE) is 'everyone'; use one of: internal, public"),
+    ],
+)
+def test_a_language_or_audience_the_runbooks_lack_is_named(theme_language, audience, message):
+    with pytest.raises(SettingError) as refused:
+        language_and_audience(theme_language, audience)
+    assert str(refused.value) == message
+
+
+def test_only_the_team_site_asks_not_to_be_indexed_and_both_languages_share_the_settings(real_site, public_dataset):
+    public = Site.for_audience(public_dataset, "public")
+    team_zh = LanguageRun(real_site, "zh", "https://example.org/team/").theme_extra()
+    team_en = LanguageRun(real_site, "en", "https://example.org/team/en/").theme_extra()
+    assert team_zh["robots"] == team_en["robots"] == "noindex, nofollow"
+    assert LanguageRun(public, "en", "https://example.org/en/").theme_extra()["robots"] == ""
+    assert team_zh["scope"] == team_en["scope"] == "/team/"
+    assert team_zh["made_with"] != team_en["made_with"]
+    assert team_en["made_with"] == real_site.labels["footer_made_with"]("en")
 
 
 def test_the_switcher_leads_to_the_same_page_in_every_language_under_a_sub_path(real_site):
