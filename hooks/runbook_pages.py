@@ -167,6 +167,7 @@ class _Process:
 _PROCESS = _Process()
 
 
-# MkDocs keeps one instance of a hook module for every config it loads, so what a build needs is kept
-# per config object, from on_config to on_post_build.
+# MkDocs loads a hook module once per process and calls that one module for every config it loads (a
+# forked language build loads its own), so what a build needs is kept per config object, from on_config
+# to on_post_build.
 _BUILDS: dict[int, LanguageRun] = {}
