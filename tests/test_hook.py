@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
+from mkdocs.exceptions import Abort
 
 from hooks import runbook_pages as hook
 from runbooks import engine, languages, publish
@@ -37,6 +39,26 @@ def test_repeated_builds_in_one_process_pin_no_objects(tmp_path):
         assert (tmp_path / f"site-{n}" / "en" / "index.html").is_file()
     assert gc.get_freeze_count() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site-0", "site-1", "site-2"]  # no work directory left
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ({"theme": {"name": "material", "language": "fr"}}, "theme.language is 'fr'; the runbooks are written in"),
+        ({"extra": {"audience": "everyone"}}, "extra.audience (RUNBOOKS_AUDIENCE) is 'everyone'; use one of"),
+    ],
+    ids=["language", "audience"],
+)
+def test_a_setting_the_runbooks_lack_stops_the_build_before_anything_is_written(tmp_path, setting, said):
+    errors, logger = _Recorded(), logging.getLogger(engine.running() or "mkdocs")  # ProperDocs logs as `properdocs`
+    logger.addHandler(errors)
+    try:
+        with pytest.raises(Abort):
+            build(_config(tmp_path / "site", **setting))
+    finally:
+        logger.removeHandler(errors)
+    assert any(said in message for message in errors.messages), errors.messages
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_shows_both_languages_and_leaves_nothing_behind(tmp_path):
@@ -196,6 +218,17 @@ def _start_english(site_dir: Path) -> languages.LanguageBuild:
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True)
     return path
+
+
+class _Recorded(logging.Handler):
+    """What MkDocs logged at ERROR or above."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def _free_port() -> int:
