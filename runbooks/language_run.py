@@ -182,12 +182,16 @@ class LanguageRun:
         return warnings
 
     def stop(self) -> None:
-        """Stop whatever still runs for this build: the other languages' builds, the making of the files."""
+        """Stop whatever still runs for this build: the making of the files, then the other languages' builds.
+
+        In that order: the fork that makes the files holds the other languages' work directories too (a
+        fork keeps every descriptor), and each is removed once no other process holds it.
+        """
+        if self.files is not None:
+            self.files.stop()
         for child in self.others:
             child.stop()
         self.others.clear()
-        if self.files is not None:
-            self.files.stop()
 
     def _files(self, title: str) -> dict[str, str | bytes]:
         """The files this build adds beside its pages; the default language's build adds the site-wide ones."""

@@ -7,14 +7,19 @@ A child is either the engine's own command (`mkdocs build` for mkdocs.<lang>.yml
 that builds once and runs no other thread, a fork of it: the fork starts with every module imported
 and whatever the default language's build has loaded (its data, the search's Chinese dictionary), so
 it skips what a fresh process spends most of a small build on. A process with other threads (`mkdocs
-serve`) cannot fork safely: a lock another thread holds would stay held in the child for good.
+serve`) cannot fork safely: a lock another thread holds would stay held in the child for good. A fork
+ends with the process that forked it (on Linux), so a language build that is stopped takes the fork
+making its files with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -162,11 +167,16 @@ def start(
 
 
 class _Forked:
-    """A child forked from this process that runs `target` and exits with what it returns."""
+    """A child forked from this process that runs `target` and exits with what it returns; it ends with this process.
+
+    A fork keeps every descriptor open, the work directory's lock among them, so a directory is not
+    removed while a fork still writes in it. A fork is killed when the process that forked it ends:
+    the files of a language build that was stopped are of no use, and would be written meanwhile.
+    """
 
     def __init__(self, target: Callable[[], int]) -> None:
-        # A fork keeps every descriptor open, the work directory's lock among them.
-        self._process = multiprocessing.get_context("fork").Process(target=lambda: sys.exit(target()))
+        parent = os.getpid()
+        self._process = multiprocessing.get_context("fork").Process(target=lambda: sys.exit(_child_of(parent, target)))
         _start(self._process)
 
     def poll(self) -> int | None:
@@ -180,6 +190,19 @@ class _Forked:
 
     def kill(self) -> None:
         self._process.kill()
+
+
+def _child_of(parent: int, target: Callable[[], int]) -> int:
+    """In a fork of `parent`: be killed when `parent` ends (Linux's PR_SET_PDEATHSIG), unless it has already; run."""
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere a fork outlives its parent, as a process does
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        return 1
+    return target()
+
+
+_PR_SET_PDEATHSIG = 1
+"""The prctl(2) option that asks for a signal when the parent ends."""
 
 
 def _failure(what: str, failed: str, printed: str, work: Path) -> LanguageBuildError:

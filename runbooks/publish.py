@@ -9,7 +9,8 @@ to put back.
 Each work directory is named `.<site>-XXXXXXXX` (a language built beside a site: `.<site>-<lang>-XXXXXXXX`),
 holds a marker file and is locked (`flock`) by the process that made it and by the builds it starts.
 A build that was killed releases its locks, so the next build removes what it left behind; a build
-still running keeps its lock, and its directory.
+still running keeps its lock, and its directory. A build removes its own directory once every process
+it started has let go of it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,9 @@ MARKER = ".runbooks-work"
 """The file that marks a directory as a work directory of ours, safe to remove once nobody holds its lock."""
 PREVIOUS = "previous"
 """Where the two-rename switch keeps the old site for a moment (only where directories cannot be exchanged)."""
+
+WRITERS_WAIT = 10.0
+"""Seconds `WorkDir.remove` waits for the other processes that hold a work directory's lock to end."""
 
 _HELD: set[int] = set()
 """The lock descriptors of this process's work directories: every build started meanwhile inherits them."""
@@ -284,13 +289,37 @@ class WorkDir:
             os.close(fd)
         raise OSError(errno.EAGAIN, "every new work directory was taken by another build's clean-up", str(parent))
 
-    def remove(self) -> None:
-        """Remove the directory and everything in it, then release the lock."""
+    def remove(self, *, wait: float = WRITERS_WAIT) -> None:
+        """Remove the directory and everything in it once no other process holds its lock.
+
+        The processes this one started hold the lock as well, since a fork keeps every descriptor: a
+        fork's own fork, ended with it, may outlive it by a moment. A process that still holds the lock
+        after `wait` seconds keeps the directory, which the next build removes once that process ends.
+        """
+        _HELD.discard(self.fd)
+        os.close(self.fd)  # the lock stays while another process holds it
         try:
-            _remove_work(self.path)
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:  # another build's clean-up was quicker
+            return
+        try:
+            if _lock_within(fd, wait):
+                _remove_work(self.path)
         finally:
-            _HELD.discard(self.fd)
-            os.close(self.fd)
+            os.close(fd)
+
+
+def _lock_within(fd: int, wait: float) -> bool:
+    """Lock the directory open at `fd` as soon as no other process holds it, within `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _remove_work(path: Path) -> None:

@@ -106,6 +106,38 @@ def test_a_failed_language_build_says_why_and_removes_its_work(tmp_path):
     assert not (site_dir / "en").exists()
 
 
+def test_a_stopped_language_build_ends_the_fork_making_its_files_before_its_work_is_removed(tmp_path, monkeypatch):
+    # The fork that makes a language's files is that build's child: killing the build must not leave it writing.
+    monkeypatch.setattr(languages, "can_fork", lambda: True)  # pytest-xdist's own thread takes no lock a fork needs
+    site_dir, files_pid, building = tmp_path / "out" / "site", tmp_path / "files.pid", tmp_path / "building"
+
+    def make_files() -> dict[str, str]:
+        files_pid.write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(1)
+        (tmp_path / "made").touch()
+        return {"late.md": "written after its build was stopped"}
+
+    def build(site: Path) -> int:
+        languages.files_beside(site, "en", make_files, fork=True)
+        building.touch()
+        time.sleep(120)
+        return 0
+
+    config = ROOT / "mkdocs.en.yml"
+    options = {"site_url": SITE_URL, "data_dir": ROOT / "data", "audience": "internal", "strict": True}
+    child = languages.start("en", config_file=config, site_dir=site_dir, **options, fork=build)
+    deadline = time.monotonic() + 60
+    while not (building.exists() and files_pid.exists()):
+        assert child.process.poll() is None and time.monotonic() < deadline, child.output.read_text(encoding="utf-8")
+        time.sleep(0.02)
+    child.stop()
+    assert _ended(int(files_pid.read_text(encoding="utf-8")))
+    time.sleep(1.5)  # past the moment the fork would have made its files
+    assert not (tmp_path / "made").exists(), "the fork went on after its build was stopped"
+    assert not child.work.exists()
+    assert list(site_dir.parent.iterdir()) == []
+
+
 def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_path):
     site_dir = tmp_path / "site"
     child = _start_english(site_dir)
@@ -115,6 +147,19 @@ def test_a_failing_default_language_stops_the_others_and_removes_their_work(tmp_
     assert child.process.poll() is not None
     assert not child.work.exists()
     assert hook._BUILDS == {}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_default_language_stops_the_fork_making_its_files_and_the_others(tmp_path, monkeypatch):
+    # As in a real build, the files are made by a fork started after the other languages: it holds their work too.
+    monkeypatch.setattr(languages, "can_fork", lambda: True)
+    site_dir = tmp_path / "site"
+    child = _start_english(site_dir)
+    files = languages.files_beside(site_dir, "zh", lambda: time.sleep(60) or {}, fork=True)
+    run = LanguageRun(site=None, lang="zh", site_url=SITE_URL, others=[child], files=files)  # type: ignore[arg-type]
+    hook._BUILDS[id(run)] = run
+    hook.on_build_error(RuntimeError("the default language failed"))
+    assert child.process.poll() is not None and files.process is not None and files.process.poll() is not None
     assert list(tmp_path.iterdir()) == []
 
 
@@ -229,6 +274,15 @@ class _Recorded(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` is gone (or a zombie nobody has reaped yet: it runs no more)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in {"Z", "X"}
 
 
 def _free_port() -> int:

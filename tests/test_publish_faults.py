@@ -320,6 +320,35 @@ def test_only_our_own_work_directories_are_removed(tmp_path, data_dir):
     assert is_new_site(site)
 
 
+def test_a_work_directory_is_removed_once_every_process_holding_it_has_ended(tmp_path):
+    work = publish.WorkDir.create(tmp_path, "site")
+    late = "import pathlib, sys, time; time.sleep(0.5); pathlib.Path(sys.argv[1], 'late').write_text('still writing')"
+    writer = subprocess.Popen([sys.executable, "-c", late, str(work.path)], pass_fds=(work.fd,))
+    try:
+        work.remove()
+        assert writer.poll() is not None, "the directory was removed while a process holding it still wrote"
+    finally:
+        writer.kill()
+    assert writer.wait() == 0
+    assert not work.path.exists()
+
+
+def test_a_work_directory_still_held_after_the_wait_is_left_for_the_next_build(tmp_path):
+    work = publish.WorkDir.create(tmp_path, "site")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, pass_fds=(work.fd,)
+    )
+    try:
+        work.remove(wait=0.2)
+        assert work.path.is_dir()
+        publish.remove_stale(tmp_path, "site")
+        assert work.path.is_dir(), "removed while a process held it"
+    finally:
+        holder.communicate()
+    publish.remove_stale(tmp_path, "site")
+    assert work_dirs(tmp_path) == []
+
+
 # -------------------------------------------------------------------------------------------------
 # Full and read-only disks
 # -------------------------------------------------------------------------------------------------
