@@ -57,7 +57,8 @@ def bench_size(label: str, data_dir: Path, providers: int, work: Path, runs: int
 
 
 def _timed(what: str, command: commands.Command, log: Log) -> Run:
-    run = measure(command)
+    """Run and time `command` (make check, the pytest phase): only the gated builds' memory is reported."""
+    run = measure(command, sample_memory=False)
     if run.ok:
         log(f"  {what}: {run.seconds:.1f} s")
     else:
