@@ -194,8 +194,8 @@ class _Forked:
 
 def _child_of(parent: int, target: Callable[[], int]) -> int:
     """In a fork of `parent`: be killed when `parent` ends (Linux's PR_SET_PDEATHSIG), unless it has already; run."""
-    with contextlib.suppress(AttributeError, OSError):  # elsewhere a fork outlives its parent, as a process does
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    with contextlib.suppress(AttributeError):  # no prctl outside Linux: there a fork outlives its parent
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         return 1
     return target()

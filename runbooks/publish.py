@@ -310,7 +310,10 @@ class WorkDir:
 
 
 def _lock_within(fd: int, wait: float) -> bool:
-    """Lock the directory open at `fd` as soon as no other process holds it, within `wait` seconds."""
+    """Lock the directory open at `fd` as soon as no other process holds it, within `wait` seconds.
+
+    False when it stays held, or cannot be locked at all (a file system without locks): not ours to remove.
+    """
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -320,6 +323,8 @@ def _lock_within(fd: int, wait: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
+        except OSError:
+            return False
 
 
 def _remove_work(path: Path) -> None:
@@ -360,9 +365,7 @@ def remove_stale(parent: Path, name: str, *, restore: Path | None = None) -> Non
             fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError:
             continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # a build that runs holds it
+        if not _lock_within(fd, 0):  # a build that runs holds it
             os.close(fd)
             continue
         try:
