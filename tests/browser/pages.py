@@ -107,21 +107,47 @@ class Visit:
     widths: tuple[int, int]
 
 
-def visit_all(browser, origin: str, paths: list[str], viewport: dict[str, int] = DESKTOP) -> dict[str, Visit]:
-    """Open every page in one tab of `viewport`'s size, let it settle, and read what it shows."""
-    page = browser.new_page()
-    page.set_viewport_size(viewport)
-    problems = Problems()
-    problems.watch(page)
+def visit_all(
+    browser, origin: str, paths: list[str], viewport: dict[str, int] = DESKTOP, tabs: int = 2
+) -> dict[str, Visit]:
+    """Open every page at `viewport`'s size, let it settle, and read what it shows; `tabs` pages load at a time.
+
+    A tab settles in front, since a hidden one draws no frames; meanwhile the others fetch and run their next page.
+    """
+    queue = list(reversed(paths))
+    loading: list[tuple[object, Problems, str]] = []
     visits = {}
-    try:
-        for path in paths:
+
+    def start(page, problems: Problems) -> None:
+        if queue:
+            path = queue.pop()
             problems.seen.clear()
-            open_page(page, f"{origin}/{path}")
+            page.goto(f"{origin}/{path}", wait_until="commit")
+            loading.append((page, problems, path))
+        else:
+            page.close()
+
+    opened = []
+    try:
+        for _ in range(min(tabs, len(paths))):
+            page = browser.new_page()
+            opened.append(page)
+            page.set_viewport_size(viewport)
+            problems = Problems()
+            problems.watch(page)
+            start(page, problems)
+        while loading:
+            page, problems, path = loading.pop(0)
+            page.bring_to_front()
+            page.wait_for_load_state("load")
+            settle(page)
             tables, count = table_problems(page)
             visits[path] = Visit(list(problems.seen), tables, count, widths(page))
+            start(page, problems)
     finally:
-        page.close()
+        for page in opened:
+            if not page.is_closed():
+                page.close()
     return visits
 
 
