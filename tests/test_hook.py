@@ -6,7 +6,6 @@ import gc
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from hooks import runbook_pages as hook
 from runbooks import engine, languages, publish
 from runbooks.language_run import LanguageRun
 
-from .conftest import ROOT, SITE_URL
+from .conftest import ROOT, SITE_URL, free_port
 from .factory import valid_data, write_data
 
 
@@ -66,7 +65,7 @@ def test_a_setting_the_runbooks_lack_stops_the_build_before_anything_is_written(
 
 
 def test_serve_shows_both_languages_and_leaves_nothing_behind(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"http://127.0.0.1:{port}/"}
     command = engine.command("serve", *engine.config_args(ROOT / "mkdocs.yml"), "--dev-addr", f"127.0.0.1:{port}")
     command.append("--no-livereload")
@@ -287,9 +286,3 @@ def _ended(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return state in {"Z", "X"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

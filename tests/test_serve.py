@@ -6,7 +6,6 @@ import hashlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ from mkdocs.exceptions import Abort
 from hooks import serving
 from runbooks import engine
 
-from .conftest import ROOT
+from .conftest import ROOT, free_port
 from .factory import valid_data, write_data
 
 _LIVERELOAD = re.compile(r"<script>\s*var livereload = function.*?</script>", re.DOTALL)
@@ -51,17 +50,11 @@ def _eventually(check, timeout: float, what: str):
     pytest.fail(f"{what} within {timeout} s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_broken_data_keeps_the_last_good_site_served_until_it_is_fixed(tmp_path):
     data_dir = write_data(tmp_path, valid_data())
     providers = data_dir / "providers.yaml"
     good = providers.read_text(encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": url, "RUNBOOKS_DATA": str(data_dir)}
     command = engine.command("serve", *engine.config_args(ROOT / "mkdocs.yml"), "--dev-addr", f"127.0.0.1:{port}")

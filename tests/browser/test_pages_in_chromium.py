@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 
 from runbooks import engine
 
-from ..conftest import ROOT
+from ..conftest import ROOT, free_port
 from .pages import (
     DESKTOP,
     PHONE,
@@ -75,17 +74,11 @@ def test_the_watch_notices_a_missing_file_and_a_console_error(browser, origin):
         page.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _Served:
     """`make serve` on a free port (live reload included), started at once; `origin` once both languages are served."""
 
     def __init__(self, log: Path) -> None:
-        self.log, port = log, _free_port()
+        self.log, port = log, free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": f"{self.url}/"}
         with log.open("wb") as out:
