@@ -36,13 +36,12 @@ LITELLM_STAMP := $(LITELLM_VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# A new venv holds only what the requirements pin: not the setuptools that `venv` adds, which nothing
+# here needs and which jieba imports (pkg_resources) whenever it is there, a fifth of a second in every
+# build process.
 $(STAMP): requirements.txt $(REQUIREMENTS)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip uninstall --quiet --yes --disable-pip-version-check setuptools; }
 	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_OPTIONS) -r $(REQUIREMENTS)
-	@# The venv holds what the requirements pin and nothing more: not the setuptools that `venv` adds, which
-	@# nothing here needs and which jieba imports (pkg_resources) whenever it is there, a fifth of a second
-	@# in every build process.
-	@$(PY) -m pip uninstall --quiet --yes --disable-pip-version-check setuptools 2>/dev/null || true
 	@touch $@
 
 $(LITELLM_STAMP): requirements.txt requirements-dev.txt requirements-litellm.txt

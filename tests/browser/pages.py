@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,22 +113,17 @@ def visit_all(
 ) -> dict[str, Visit]:
     """Open every page at `viewport`'s size, let it settle, and read what it shows; `tabs` pages load at a time.
 
-    A tab settles in front, since a hidden one draws no frames; meanwhile the others fetch and run their next page.
+    Each page settles in front, since a hidden tab draws no frames; meanwhile the other tabs load their next page.
     """
-    queue = list(reversed(paths))
-    loading: list[tuple[object, Problems, str]] = []
-    visits = {}
+    queue, loading, opened, visits = deque(paths), deque(), [], {}
 
-    def start(page, problems: Problems) -> None:
+    def load_next(page, problems: Problems) -> None:
         if queue:
-            path = queue.pop()
+            path = queue.popleft()
             problems.seen.clear()
             page.goto(f"{origin}/{path}", wait_until="commit")
             loading.append((page, problems, path))
-        else:
-            page.close()
 
-    opened = []
     try:
         for _ in range(min(tabs, len(paths))):
             page = browser.new_page()
@@ -135,19 +131,18 @@ def visit_all(
             page.set_viewport_size(viewport)
             problems = Problems()
             problems.watch(page)
-            start(page, problems)
+            load_next(page, problems)
         while loading:
-            page, problems, path = loading.pop(0)
+            page, problems, path = loading.popleft()
             page.bring_to_front()
             page.wait_for_load_state("load")
             settle(page)
             tables, count = table_problems(page)
             visits[path] = Visit(list(problems.seen), tables, count, widths(page))
-            start(page, problems)
+            load_next(page, problems)
     finally:
         for page in opened:
-            if not page.is_closed():
-                page.close()
+            page.close()
     return visits
 
 
