@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from bench import commands, generate
 from bench.results import Reload
+from runbooks.observe.proxy import free_port
 
 PROVIDERS = 5
 EDITS = 3
@@ -24,7 +24,7 @@ FACT = "提供十个对话模型"
 
 def reload(data_dir: Path, log: Callable[[str], None]) -> Reload:
     """Serve `data_dir`, edit the first provider's summary EDITS times, and time each until its page shows it."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/providers/{generate.provider_id(1)}/"
     command = commands.serve(data_dir, port)
     providers = data_dir / "providers.yaml"
@@ -70,9 +70,3 @@ def _wait_for(url: str, ready: Callable[[str], bool], timeout: float) -> bool:
             pass
         time.sleep(0.05)
     return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

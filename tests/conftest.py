@@ -7,7 +7,6 @@ import fcntl
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -56,13 +55,6 @@ def data_factory(tmp_path: Path) -> Callable[..., Path]:
         return write_data(tmp_path, data)
 
     return make
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now, for a server a test starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 SITE_URL = "http://127.0.0.1:8000/"

@@ -21,8 +21,9 @@ from mkdocs.exceptions import Abort
 from hooks import runbook_pages as hook
 from runbooks import engine, languages, publish
 from runbooks.language_run import LanguageRun
+from runbooks.observe.proxy import free_port
 
-from .conftest import ROOT, SITE_URL, free_port
+from .conftest import ROOT, SITE_URL
 from .factory import valid_data, write_data
 
 

@@ -19,8 +19,9 @@ from mkdocs.exceptions import Abort
 
 from hooks import serving
 from runbooks import engine
+from runbooks.observe.proxy import free_port
 
-from .conftest import ROOT, free_port
+from .conftest import ROOT
 from .factory import valid_data, write_data
 
 _LIVERELOAD = re.compile(r"<script>\s*var livereload = function.*?</script>", re.DOTALL)

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from runbooks import engine
+from runbooks.observe.proxy import free_port
 
-from ..conftest import ROOT, free_port
+from ..conftest import ROOT
 from .pages import (
     DESKTOP,
     PHONE,
