@@ -50,11 +50,22 @@ SEARCH_READY = """() => {
 }"""
 
 
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+"""Wait for two frames: what a change asked for (a resize, a late font) is laid out by then."""
+
+
 def settle(page) -> None:
     """Wait until the page has done what it does on opening: the search index loaded, fonts and layout done."""
     page.wait_for_function(SEARCH_READY)
     page.evaluate("document.fonts.ready")
-    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.evaluate(NEXT_FRAMES)
+
+
+def resize(page, size: dict[str, int]) -> None:
+    """Resize the window of a settled page to `size`; return once the page has answered the resize and laid out."""
+    page.evaluate("() => { window.__resized = new Promise(done => addEventListener('resize', done, {once: true})); }")
+    page.set_viewport_size(size)
+    page.evaluate(f"() => window.__resized.then({NEXT_FRAMES})")
 
 
 def open_page(page, url: str) -> None:
@@ -69,9 +80,10 @@ TABLES = """() => {
   const article = document.querySelector("article");
   const style = getComputedStyle(article);
   const column = article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const out = {broken: [], overflowing: [], narrow: [], tables: 0};
+  const out = {broken: [], overflowing: [], narrow: [], tables: 0, stacked: 0};
   for (const table of article.querySelectorAll("table")) {
     out.tables += 1;
+    if (table.dataset.layout === "stacked") out.stacked += 1;
     for (const code of table.querySelectorAll("code")) {
       const lines = new Set([...code.getClientRects()].map((r) => Math.round(r.top)));
       if (lines.size > 1) out.broken.push(code.textContent);
@@ -87,10 +99,16 @@ TABLES = """() => {
 }"""
 
 
-def table_problems(page) -> tuple[dict, int]:
-    """What is wrong with the tables of the open page (identifiers broken, overflowing, narrow), and how many."""
+def table_problems(page) -> tuple[dict, int, int]:
+    """What is wrong with the tables of the open page (identifiers broken, overflowing, narrow), how many there
+    are, and how many of them are laid out as one card per row."""
     found = page.evaluate(TABLES)
-    return {key: value for key, value in found.items() if key != "tables" and value}, found["tables"]
+    counts = ("tables", "stacked")
+    return (
+        {key: value for key, value in found.items() if key not in counts and value},
+        found["tables"],
+        found["stacked"],
+    )
 
 
 def widths(page) -> tuple[int, int]:
@@ -99,28 +117,47 @@ def widths(page) -> tuple[int, int]:
 
 
 @dataclass
-class Visit:
-    """One page opened at one window size: its problems, the problems of its tables and its widths."""
+class Layout:
+    """What a settled page shows at one window size: its tables' problems, how many and how many stacked, its widths."""
 
-    problems: list[str]
     tables: dict
     table_count: int
+    stacked: int
     widths: tuple[int, int]
 
 
-def visit_all(
-    browser, origin: str, paths: list[str], viewport: dict[str, int] = DESKTOP, tabs: int = 2
-) -> dict[str, Visit]:
-    """Open every page at `viewport`'s size, let it settle, and read what it shows; `tabs` pages load at a time.
+def layout(page) -> Layout:
+    """The layout of the open, settled page."""
+    return Layout(*table_problems(page), widths(page))
 
-    Each page settles in front, since a hidden tab draws no frames; meanwhile the other tabs load their next page.
+
+@dataclass
+class Visit:
+    """One page opened once: what went wrong while it was open, and its layout at each window size."""
+
+    problems: list[str]
+    layouts: dict[str, Layout]
+
+
+def visit_all(
+    browser, origin: str, paths: list[str], sizes: dict[str, dict[str, int]] | None = None, tabs: int = 2
+) -> dict[str, Visit]:
+    """Open every page once and read its layout at each of `sizes` in turn (desktop only by default).
+
+    A page is loaded at the first size and settles; the window is then resized to each further size, as
+    when a phone turns or a window is widened, and the page gets two frames to lay itself out again.
+    Each page settles in front, since a hidden tab draws no frames; meanwhile the other tabs load their next
+    page (`tabs` at a time).
     """
+    sizes = sizes or {"desktop": DESKTOP}
+    first = next(iter(sizes.values()))
     queue, loading, opened, visits = deque(paths), deque(), [], {}
 
     def load_next(page, problems: Problems) -> None:
         if queue:
             path = queue.popleft()
             problems.seen.clear()
+            page.set_viewport_size(first)
             page.goto(f"{origin}/{path}", wait_until="commit")
             loading.append((page, problems, path))
 
@@ -128,7 +165,6 @@ def visit_all(
         for _ in range(min(tabs, len(paths))):
             page = browser.new_page()
             opened.append(page)
-            page.set_viewport_size(viewport)
             problems = Problems()
             problems.watch(page)
             load_next(page, problems)
@@ -137,8 +173,12 @@ def visit_all(
             page.bring_to_front()
             page.wait_for_load_state("load")
             settle(page)
-            tables, count = table_problems(page)
-            visits[path] = Visit(list(problems.seen), tables, count, widths(page))
+            layouts = {}
+            for name, size in sizes.items():
+                if size != page.viewport_size:
+                    resize(page, size)
+                layouts[name] = layout(page)
+            visits[path] = Visit(list(problems.seen), layouts)
             load_next(page, problems)
     finally:
         for page in opened:

@@ -32,17 +32,14 @@ from .pages import (
     widths,
 )
 
-
-@pytest.fixture(scope="module")
-def desktop_visits(browser, origin: str, site: Path) -> dict[str, Visit]:
-    """Every page of the team's site, opened once at desktop size for the tests below, by path."""
-    return visit_all(browser, origin, paths_of(site), DESKTOP)
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+"""The window sizes the team's pages are read at: each page is loaded on a phone, then its window widened."""
 
 
 @pytest.fixture(scope="module")
-def phone_visits(browser, origin: str, site: Path) -> dict[str, Visit]:
-    """Every page of the team's site, opened once at phone size for the tests below, by path."""
-    return visit_all(browser, origin, paths_of(site), PHONE)
+def team_visits(browser, origin: str, site: Path) -> dict[str, Visit]:
+    """Every page of the team's site, opened once for the tests below and read at each of `SIZES`, by path."""
+    return visit_all(browser, origin, paths_of(site), SIZES)
 
 
 @pytest.mark.parametrize("audience", ["internal", "public"])
@@ -51,10 +48,11 @@ def test_no_page_logs_an_error_or_requests_a_file_the_build_lacks(browser, reque
     paths = paths_of(site)
     assert len(paths) > 20 and "404.html" in paths
     if audience == "internal":
-        # The team's pages are opened once at each window size, for this test and the layout tests.
-        for visits in (request.getfixturevalue("desktop_visits"), request.getfixturevalue("phone_visits")):
-            assert sorted(visits) == paths
-            assert problems_of(visits) == {}
+        # The team's pages are opened once, for this test and the layout tests: at phone size, then widened.
+        visits = request.getfixturevalue("team_visits")
+        assert sorted(visits) == paths
+        assert all(list(visit.layouts) == list(SIZES) for visit in visits.values())
+        assert problems_of(visits) == {}
     else:
         assert problems_of(visit_all(browser, request.getfixturevalue("public_origin"), paths)) == {}
 
@@ -127,9 +125,15 @@ def test_under_mkdocs_serve_no_page_requests_a_file_the_build_lacks(browser, sit
 # --- Width on a phone ---------------------------------------------------------------------------------
 
 
-def test_no_page_scrolls_sideways_on_a_phone(phone_visits):
-    assert len(phone_visits) > 20
-    too_wide = {path: visit.widths for path, visit in phone_visits.items() if visit.widths[0] > visit.widths[1]}
+def test_no_page_scrolls_sideways_on_a_phone(team_visits):
+    assert len(team_visits) > 20
+    phone = {path: visit.layouts["phone"].widths for path, visit in team_visits.items()}
+    assert all(client_width == PHONE["width"] for _, client_width in phone.values()), phone
+    too_wide = {
+        path: (scroll_width, client_width)
+        for path, (scroll_width, client_width) in phone.items()
+        if scroll_width > client_width
+    }
     assert not too_wide, f"pages wider than {PHONE['width']} px (scrollWidth, clientWidth): {too_wide}"
 
 
@@ -204,12 +208,21 @@ def test_the_scheme_check_notices_a_choice_the_other_language_does_not_know(sche
 # --- Tables --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_identifiers_in_tables_stay_whole_and_tables_use_the_width(request, viewport):
-    visits = request.getfixturevalue(f"{viewport}_visits")
-    assert sum(visit.table_count for visit in visits.values()) > 30
-    problems = {path: visit.tables for path, visit in visits.items() if visit.tables}
+@pytest.mark.parametrize("viewport", list(SIZES))
+def test_identifiers_in_tables_stay_whole_and_tables_use_the_width(team_visits, viewport):
+    layouts = {path: visit.layouts[viewport] for path, visit in team_visits.items()}
+    assert sum(layout.table_count for layout in layouts.values()) > 30
+    problems = {path: layout.tables for path, layout in layouts.items() if layout.tables}
     assert problems == {}, f"at {viewport} size: {problems}"
+
+
+def test_tables_stacked_on_a_phone_are_laid_out_as_tables_again_when_the_window_widens(team_visits):
+    stacked = {
+        path: (visit.layouts["phone"].stacked, visit.layouts["desktop"].stacked) for path, visit in team_visits.items()
+    }
+    assert all(desktop <= phone for phone, desktop in stacked.values()), stacked
+    unstacked = [path for path, (phone, desktop) in stacked.items() if desktop < phone]
+    assert len(unstacked) > 10, f"widening the window laid out no stacked table as a table again: {stacked}"
 
 
 def test_the_table_check_notices_a_broken_identifier_an_overflow_and_a_narrow_table(browser, origin):
@@ -230,7 +243,7 @@ def test_the_table_check_notices_a_broken_identifier_an_overflow_and_a_narrow_ta
                     <table style="width: 40%"><tbody><tr><td>x</td></tr></tbody></table></div></div>`)""",
             long_id,
         )
-        found, _ = table_problems(page)
+        found, _, _ = table_problems(page)
         assert found["broken"] == [long_id]
         assert len(found["overflowing"]) == 1
         assert len(found["narrow"]) == 1
