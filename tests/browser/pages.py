@@ -145,7 +145,8 @@ def visit_all(
     """Open every page once and read its layout at each of `sizes` in turn (desktop only by default).
 
     A page is loaded at the first size and settles; the window is then resized to each further size, as
-    when a phone turns or a window is widened, and the page gets two frames to lay itself out again.
+    when a phone turns or a window is widened, and the page gets two frames to lay itself out again; it
+    is resized back before its tab loads the next page, so that what it does then is counted as its own.
     Each page settles in front, since a hidden tab draws no frames; meanwhile the other tabs load their next
     page (`tabs` at a time).
     """
@@ -157,7 +158,6 @@ def visit_all(
         if queue:
             path = queue.popleft()
             problems.seen.clear()
-            page.set_viewport_size(first)
             page.goto(f"{origin}/{path}", wait_until="commit")
             loading.append((page, problems, path))
 
@@ -165,6 +165,7 @@ def visit_all(
         for _ in range(min(tabs, len(paths))):
             page = browser.new_page()
             opened.append(page)
+            page.set_viewport_size(first)
             problems = Problems()
             problems.watch(page)
             load_next(page, problems)
@@ -178,6 +179,8 @@ def visit_all(
                 if size != page.viewport_size:
                     resize(page, size)
                 layouts[name] = layout(page)
+            if page.viewport_size != first:
+                resize(page, first)  # back to the size the tab's next page loads at, while this page is watched
             visits[path] = Visit(list(problems.seen), layouts)
             load_next(page, problems)
     finally:
