@@ -8,9 +8,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runbooks.audience import DEFAULT_SITE_URL
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SITE_URL = "http://127.0.0.1:8000/"
+SITE_URL = DEFAULT_SITE_URL
+"""The URL every measured build is for: the one `make site` builds for."""
 
 
 @dataclass(frozen=True)
