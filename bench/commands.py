@@ -12,8 +12,6 @@ from runbooks.audience import DEFAULT_SITE_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SITE_URL = DEFAULT_SITE_URL
-"""The URL every measured build is for: the one `make site` builds for."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,14 @@ def _make_env(**extra: str) -> dict[str, str]:
 
 def _build_env(data_dir: Path) -> dict[str, str]:
     # SITE_URL pinned so that a SITE_URL in the caller's environment cannot change what is built.
-    return _make_env(RUNBOOKS_DATA=str(data_dir), SITE_URL=SITE_URL)
+    return _make_env(RUNBOOKS_DATA=str(data_dir), SITE_URL=DEFAULT_SITE_URL)
 
 
 def gated_build(data_dir: Path, site_dir: Path) -> Command:
     """`make site` on `data_dir`: both languages through MkDocs, scan-secrets, check-links, then the swap."""
     return Command(
         [PYTHON, "-m", "runbooks", "build", "--audience", "internal", "--data", str(data_dir),
-         "--site-dir", str(site_dir), "--site-url", SITE_URL],
+         "--site-dir", str(site_dir), "--site-url", DEFAULT_SITE_URL],
         _build_env(data_dir),
     )  # fmt: skip
 

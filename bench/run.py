@@ -20,6 +20,7 @@ from bench.measure import Run, checked, measure  # noqa: E402
 from bench.profiling import CHECK_PARTS, GATED_PARTS, MKDOCS_PARTS, profile  # noqa: E402
 from bench.results import Results, SizeResult  # noqa: E402
 from bench.targets import failed, other_ratios, targets  # noqa: E402
+from runbooks.audience import DEFAULT_SITE_URL  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 DEFAULT_SIZES = (5, 50, 200, 1000)
@@ -36,7 +37,7 @@ Log = Callable[[str], None]
 def bench_size(label: str, data_dir: Path, providers: int, work: Path, runs: int, log: Log) -> SizeResult:
     """Time the gated build and the baseline `runs` times each, alternating, then `make check` once."""
     site = work / "site"
-    spec = plain.prepare(data_dir, work / "plain-docs", work / "plain-site", commands.SITE_URL)
+    spec = plain.prepare(data_dir, work / "plain-docs", work / "plain-site", DEFAULT_SITE_URL)
     result = SizeResult(label, providers, pages=plain.page_count(spec))
     builds = (
         ("gated", commands.gated_build(data_dir, site), result.ours),
